@@ -1,0 +1,124 @@
+"""The built-in demo: a generated multi-rendition HLS stream served on loopback.
+
+The stream is made once with ffmpeg (60 s, 240p/360p/720p, 2 s segments) and
+cached in the user's cache directory. A loopback server in a background thread
+serves it with a scripted slowdown, so a new user sees the player cope with a
+bandwidth dip (and, with a deeper dip, a stall whose culprit is honestly the
+demo server). Nothing here imports Qt or VLC.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+
+from player.demo_media import DEFAULT_RENDITIONS, ffmpeg_available, make_hls
+from player.net.loopback_origin import OriginServer
+from player.prefs import cache_dir
+
+log = logging.getLogger(__name__)
+
+DEMO_SECONDS = 60
+DEMO_SEGMENT_S = 2
+DEMO_VERSION = "v1"  # bump when the generated stream changes
+# The scripted slowdown: (seconds after playback starts, bits/s or None for no limit).
+# 20 s of plenty, a dip below the 720p rendition (2 Mbit/s) for 15 s, a deeper dip
+# below even the lowest rendition (300 kbit/s) for 8 s, then recovery.
+DEFAULT_SCRIPT: tuple[tuple[float, float | None], ...] = (
+    (0.0, 20_000_000),
+    (20.0, 900_000),
+    (35.0, 150_000),
+    (43.0, 20_000_000),
+)
+SCRIPT_ENV = "STALLWATCH_DEMO_SCRIPT"  # e.g. "0:none,10:500000" (a hook for tests/demos)
+
+
+def parse_script(text: str) -> tuple[tuple[float, float | None], ...]:
+    """Parse ``"0:none,20:900000"`` into a rate trace; raises ValueError on bad input."""
+    steps: list[tuple[float, float | None]] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        t, _, rate = part.partition(":")
+        bps = None if rate.strip().lower() in ("", "none", "off") else float(rate)
+        if bps is not None and bps <= 0:
+            raise ValueError(f"rate must be positive: {part!r}")
+        steps.append((float(t), bps))
+    if not steps:
+        raise ValueError("empty demo script")
+    return tuple(sorted(steps))
+
+
+class Demo:
+    """Generates (once) and serves the demo stream; ``prepare`` returns its URL."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        script: tuple[tuple[float, float | None], ...] | None = None,
+        seconds: int = DEMO_SECONDS,
+    ) -> None:
+        self.root = root or cache_dir() / f"demo-{DEMO_VERSION}-{seconds}s"
+        if script is None:
+            env = os.environ.get(SCRIPT_ENV)
+            script = parse_script(env) if env else DEFAULT_SCRIPT
+        self.script = script
+        self.seconds = seconds
+        self.server: OriginServer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def master(self) -> Path:
+        return self.root / "master.m3u8"
+
+    def ensure_media(self) -> Path:
+        """Generate the stream unless a complete copy is cached (blocking)."""
+        if (self.root / "complete").exists() and self.master.exists():
+            return self.master
+        if not ffmpeg_available():
+            raise RuntimeError(
+                "The demo needs ffmpeg to make its video. Install it: apt-get install ffmpeg"
+            )
+        log.info("generating the demo stream in %s (first run only)", self.root)
+        tmp = self.root.with_name(self.root.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        make_hls(tmp, seconds=self.seconds, renditions=DEFAULT_RENDITIONS, segment_s=DEMO_SEGMENT_S)
+        (tmp / "complete").write_text("ok\n", encoding="utf-8")
+        shutil.rmtree(self.root, ignore_errors=True)
+        tmp.rename(self.root)
+        return self.master
+
+    def prepare(self) -> str:
+        """Blocking (worker thread): media ready, server up, trace started; the URL."""
+        self.ensure_media()
+        with self._lock:
+            if self.server is None:
+                self.server = OriginServer(self.root).start()
+            self.server.set_rate_trace(list(self.script))
+            return self.server.url("master.m3u8")
+
+    def set_rate(self, bps: float | None) -> None:
+        """The slowdown hook: replace the script with a fixed rate now."""
+        with self._lock:
+            if self.server is not None:
+                self.server.set_rate_trace([(0.0, bps)])
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
+
+
+_shared: Demo | None = None
+
+
+def shared_demo() -> Demo:
+    global _shared
+    if _shared is None:
+        _shared = Demo()
+    return _shared

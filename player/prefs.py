@@ -1,0 +1,111 @@
+"""User preferences and the recent-items list, persisted as JSON.
+
+Loaded once at start-up; every change is written by a single background writer
+thread, so the GUI thread never waits on the disk. The file is replaced
+atomically (write to a temporary file, then rename) so a crash never leaves a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "stallwatch"
+RECENT_MAX = 10
+CONFIG_ENV = "STALLWATCH_CONFIG_DIR"
+CACHE_ENV = "STALLWATCH_CACHE_DIR"
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or platformdirs.user_config_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir(APP_NAME))
+
+
+@dataclass
+class Prefs:
+    recent: list[str] = field(default_factory=list)
+    volume: int = 80
+    muted: bool = False
+    show_notices: bool = True  # overlay a notice naming the bottleneck on stalls
+    show_stats: bool = False  # the statistics panel
+    probe_path: bool = True  # hop discovery and RTT probes (diagnostics)
+    rdap_lookup: bool = False  # opt-in: ask RDAP for unknown networks' names
+    org_overrides: dict[str, str] = field(default_factory=dict)
+
+    def add_recent(self, source: str) -> None:
+        self.recent = [source] + [r for r in self.recent if r != source]
+        del self.recent[RECENT_MAX:]
+
+
+class PrefsStore:
+    """Loads ``prefs.json`` and saves changes on a background thread."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or config_dir() / "prefs.json"
+        self.prefs = self._load()
+        self._queue: queue.Queue[dict | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="stallwatch-prefs", daemon=True)
+        self._writer.start()
+
+    def _load(self) -> Prefs:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return Prefs()
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable preferences %s: %s", self.path, exc)
+            return Prefs()
+        prefs = Prefs()
+        known = set(asdict(prefs))
+        for key, value in raw.items() if isinstance(raw, dict) else ():
+            if key in known and isinstance(value, type(getattr(prefs, key))):
+                setattr(prefs, key, value)
+        prefs.recent = [r for r in prefs.recent if isinstance(r, str)][:RECENT_MAX]
+        return prefs
+
+    def save(self) -> None:
+        self._queue.put(asdict(self.prefs))
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Flush pending writes (bounded wait) and stop the writer."""
+        self._queue.put(None)
+        self._writer.join(timeout)
+
+    def _write_loop(self) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            # Coalesce: only the newest pending state matters.
+            try:
+                while True:
+                    nxt = self._queue.get_nowait()
+                    if nxt is None:
+                        self._write(data)
+                        return
+                    data = nxt
+            except queue.Empty:
+                pass
+            self._write(data)
+
+    def _write(self, data: dict) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("could not save preferences to %s: %s", self.path, exc)

@@ -1,0 +1,68 @@
+"""The command line: --version, --help, --demo (offscreen), python -m player."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vlc
+from player import __version__
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "player", *args], cwd=ROOT, env=full_env, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def test_version_prints_app_and_libvlc() -> None:
+    r = run_cli("--version")
+    assert r.returncode == 0, r.stderr
+    assert f"stallwatch {__version__}" in r.stdout
+    libvlc = vlc.libvlc_get_version().decode().split()[0]
+    assert f"libVLC {libvlc}" in r.stdout
+
+
+def test_help_lists_the_contract() -> None:
+    r = run_cli("--help")
+    assert r.returncode == 0
+    for flag in ("--demo", "--auto-screenshot", "--quit-after", "--version", "diagnose"):
+        assert flag in r.stdout
+    r2 = run_cli("diagnose", "--help")
+    assert r2.returncode == 0
+    assert "--duration" in r2.stdout and "--json" in r2.stdout
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).with_name("stallwatch")
+    assert exe.exists(), "the console script `stallwatch` is not installed in the venv"
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "stallwatch" in r.stdout
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-cache")
+
+
+@pytest.mark.vlc
+@pytest.mark.gui
+def test_demo_plays_offscreen(demo_cache: Path, tmp_path: Path) -> None:
+    r = run_cli(
+        "--demo", "--quit-after", "14", "-v",
+        env={"STALLWATCH_CACHE_DIR": str(demo_cache), "STALLWATCH_CONFIG_DIR": str(tmp_path)},
+        timeout=180,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "playing Stallwatch demo" in r.stderr, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    assert (demo_cache / "demo-v1-60s" / "master.m3u8").exists()
+    assert len(list((demo_cache / "demo-v1-60s").glob("v*/seg_*.ts"))) == 90  # 3 x 30 segments
