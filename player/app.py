@@ -77,6 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     return run_gui(args)
 
 
+def install_excepthook() -> None:
+    """Log exceptions raised in Qt slots instead of aborting (PyQt6's default).
+
+    A bug in one handler must not take the viewer's window down with it."""
+
+    def hook(exc_type, exc, tb) -> None:  # noqa: ANN001
+        log.error("unhandled exception in the GUI", exc_info=(exc_type, exc, tb))
+
+    sys.excepthook = hook
+
+
 def run_gui(args: argparse.Namespace) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and not os.environ.get(
         "QT_QPA_PLATFORM"
@@ -93,6 +104,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from player.ui.main_window import MainWindow
     from player.ui.screenshots import AutoScreenshotter
 
+    install_excepthook()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Stallwatch")
     app.setApplicationVersion(__version__)

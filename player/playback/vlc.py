@@ -15,7 +15,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import vlc
 
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # Largest picture we accept from a video track; larger ones are scaled down by VLC.
 MAX_FRAME_W = 3840
 MAX_FRAME_H = 2160
+# Most padding a decoder adds around the visible picture (macroblock alignment).
+MAX_PADDING = 64
 # Bytes of each picture sampled for the "did the picture change" checksum.
 CHECKSUM_SAMPLE_BYTES = 64 * 1024
 DEFAULT_ARGS = (
@@ -35,7 +37,7 @@ DEFAULT_ARGS = (
 )
 
 
-class EventKind(str, Enum):
+class EventKind(StrEnum):
     OPENING = "opening"
     BUFFERING = "buffering"
     PLAYING = "playing"
@@ -368,8 +370,12 @@ class VlcPlayer:
         if frame is None:
             return None
         vw, vh = self.video_size()
+        # The buffer may carry a few padding lines/columns below/right of the picture
+        # (decoder alignment). Crop to the reported size only when the two agree up to
+        # such padding: right after a resolution change the reported size can be stale.
         if 0 < vw <= frame.width and 0 < vh <= frame.height:
-            frame.width, frame.height = vw, vh
+            if frame.width - vw <= MAX_PADDING and frame.height - vh <= MAX_PADDING:
+                frame.width, frame.height = vw, vh
         return frame
 
     def video_size(self) -> tuple[int, int]:

@@ -20,7 +20,7 @@ TICK_MS = 50  # 20 Hz: stall detection needs < 0.5 s, the UI needs smooth time l
 
 
 class SessionBridge(QObject):
-    event = pyqtSignal(object)  # a player.session.SessionEvent
+    session_event = pyqtSignal(object)  # a player.session.SessionEvent
     ticked = pyqtSignal()
 
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
@@ -44,5 +44,5 @@ class SessionBridge(QObject):
                 ev: SessionEvent = self.session.events.get_nowait()
             except queue.Empty:
                 break
-            self.event.emit(ev)
+            self.session_event.emit(ev)
         self.ticked.emit()

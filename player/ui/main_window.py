@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.session.set_volume(self.prefs.volume)
         self.session.set_muted(self.prefs.muted)
         self.bridge = SessionBridge(session, self)
-        self.bridge.event.connect(self._on_session_event)
+        self.bridge.session_event.connect(self._on_session_event)
         self.bridge.ticked.connect(self._refresh_controls)
         self._refresh_controls()
         self.statusBar().showMessage("Open a video: Ctrl+O for a file, Ctrl+L for a URL, or drop it here.")

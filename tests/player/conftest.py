@@ -27,6 +27,15 @@ def qapp() -> QApplication:
 
 
 @pytest.fixture(autouse=True)
+def fail_on_slot_exceptions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
+    """An exception in a Qt slot is logged by the app; in tests it must fail the test."""
+    seen: list = []
+    monkeypatch.setattr("sys.excepthook", lambda *exc: seen.append(exc))
+    yield seen
+    assert not seen, f"exception in a Qt slot: {seen[0][1]!r}"
+
+
+@pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STALLWATCH_CONFIG_DIR", str(tmp_path / "config"))
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import vlc
+
 from player import __version__
 
 ROOT = Path(__file__).resolve().parents[2]

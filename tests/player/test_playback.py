@@ -6,6 +6,9 @@ server (tests/support/origin.py). Nothing is mocked.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 from PyQt6.QtGui import QColor, QImage
 
@@ -39,6 +42,8 @@ def assert_plays_pattern(h, min_position: float = 1.5) -> None:  # noqa: ANN001
     shot = h.window.video.grab().toImage()
     rect = h.window.video.video_rect()
     assert rect.width() > 100 and rect.height() > 50
+    if bar_matches(shot, rect) < 5:
+        shot.save(str(Path(tempfile.gettempdir()) / "stallwatch-pattern-mismatch.png"))
     assert bar_matches(shot, rect) >= 5, "the painted picture does not show the test pattern"
     # Letterbox: the window is wider than 4:3 / taller than 16:9 somewhere -> black bars.
     if rect.left() >= 2:
