@@ -1,0 +1,428 @@
+"""Per-hop latency probing while the video plays.
+
+:class:`HopProber` runs a named background thread that sends one probe round per
+``interval_s`` to every known hop and records a :class:`player.core.model.ProbeSample`
+per hop and round, labelled ``loaded`` from the caller's ``is_loaded()`` at send time (the
+gateway knows when a download is in flight).
+
+Probe kinds per hop (``method``):
+
+``udp`` / ``tcp``
+    TTL-limited probes toward the server (as in path discovery): the router at that TTL
+    answers with ICMP time exceeded. They follow the video's own forward path.
+``icmp``
+    ICMP echo to the hop's address through an unprivileged ICMP socket (needs
+    ``ping_group_range``).
+``auto`` (default)
+    ``icmp`` when permitted, else ``udp``.
+
+The last hop (the server) is probed by a TCP connect to the server's port when one is
+given (``server_tcp``): the SYN/ACK time, read from ``TCP_INFO``. The connection is reset at
+once (no data, no TIME_WAIT on our side).
+
+Cost: with 10 hops at one round per second about 10 x (60 + 90) bytes/s, ~12 kbit/s; the
+:attr:`HopProber.probe_bytes` counter (approximate on-wire IP bytes, both directions) lets
+the caller show probe bytes < 1 % of video bytes.
+
+TTL-limited rounds also watch the route: when the routers answering no longer match the
+known hops for ``ROUTE_CHANGE_ROUNDS`` rounds in a row, ``on_route_change`` is called once
+(the caller re-discovers through :class:`player.net.path.PathCache`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from player.core.model import Hop, ProbeSample
+from player.net import path as netpath
+
+log = logging.getLogger(__name__)
+
+# --- tunables -------------------------------------------------------------------------
+DEFAULT_INTERVAL_S = 1.0
+DEFAULT_TIMEOUT_S = 0.8  # must stay below the interval
+MAX_SAMPLES_PER_HOP = 3600  # one hour at 1 round/s
+ROUTE_CHANGE_ROUNDS = 3
+ROUTE_CHANGE_MIN_HOPS = 2  # hops that must disagree in a round to count it
+STOP_JOIN_S = 0.9
+THREAD_NAME = "stallwatch-probes"
+TCP_CONNECT_TIMEOUT_S = 2.0
+PROBER_METHODS = ("auto", "udp", "icmp", "tcp")
+
+
+# --- statistics -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RttStats:
+    """Summary of the answered samples in a set (ms); ``loss`` over all samples."""
+
+    count: int
+    median_ms: float | None
+    p10_ms: float | None
+    p90_ms: float | None
+    loss: float  # 0..1, unanswered / sent
+    sent: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "count": self.count,
+            "median_ms": self.median_ms,
+            "p10_ms": self.p10_ms,
+            "p90_ms": self.p90_ms,
+            "loss": self.loss,
+            "sent": self.sent,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HopStats:
+    hop: int
+    address: str | None
+    idle: RttStats
+    loaded: RttStats
+
+    @property
+    def inflation_ms(self) -> float | None:
+        """Loaded median minus idle median, when both exist."""
+        if self.idle.median_ms is None or self.loaded.median_ms is None:
+            return None
+        return self.loaded.median_ms - self.idle.median_ms
+
+    def to_json(self) -> dict:
+        return {
+            "hop": self.hop,
+            "address": self.address,
+            "idle": self.idle.to_json(),
+            "loaded": self.loaded.to_json(),
+            "inflation_ms": self.inflation_ms,
+        }
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (``q`` in 0..100) of an ascending sequence."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    if n == 1:
+        return float(sorted_values[0])
+    pos = (n - 1) * min(100.0, max(0.0, q)) / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
+
+
+def rtt_stats(samples: Sequence[ProbeSample]) -> RttStats:
+    """Median, p10, p90 and loss of a set of samples."""
+    rtts = sorted(s.rtt_ms for s in samples if s.rtt_ms is not None)
+    sent = len(samples)
+    loss = (sent - len(rtts)) / sent if sent else 0.0
+    return RttStats(
+        len(rtts), percentile(rtts, 50), percentile(rtts, 10), percentile(rtts, 90), loss, sent
+    )
+
+
+def _hop_rtt(
+    spec: netpath.ProbeSpec, r: netpath.ProbeReply | None, known: str | None
+) -> float | None:
+    """The RTT a reply gives for its hop, or None when it does not measure that hop: no
+    answer, an error (e.g. an unreachable from elsewhere) or another router answering."""
+    if r is None or not r.answered:
+        return None
+    if spec.ttl is None:  # direct echo / connect: only the target's own answer counts
+        return r.rtt_ms if r.kind == "reached" and r.address == spec.dst else None
+    if r.kind not in ("ttl_exceeded", "reached") or r.address != known:
+        return None
+    return r.rtt_ms
+
+
+# --- one-shot helper ------------------------------------------------------------------
+def tcp_connect_rtt(host: str, port: int, timeout_s: float = TCP_CONNECT_TIMEOUT_S) -> float | None:
+    """Time of a TCP handshake to ``host:port`` in ms (SYN -> SYN/ACK), None on failure.
+
+    Uses the kernel's RTT sample from ``TCP_INFO`` when available. A refused connection
+    (RST) still measures the round trip and is returned too.
+    """
+    _family, dst = netpath.resolve(host, port)
+    spec = netpath.ProbeSpec(0, "tcp", dst, int(port), None)
+    reply = netpath.run_probes([spec], timeout_s)[0]
+    return reply.rtt_ms if reply.answered else None
+
+
+# --- the prober -----------------------------------------------------------------------
+class HopProber:
+    """Background RTT probing of the hops toward one server.
+
+    ``target`` is the server address (IP literal or host name, resolved once); ``port`` the
+    server's TCP port for the last-hop connect probe (None: probe the last hop like the
+    others). ``is_loaded`` is called once per round from the probe thread and must be
+    cheap and thread-safe.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        port: int | None = None,
+        method: str = "auto",
+        interval_s: float = DEFAULT_INTERVAL_S,
+        timeout_s: float | None = None,
+        is_loaded: Callable[[], bool] | None = None,
+        server_tcp: bool = True,
+        max_samples: int = MAX_SAMPLES_PER_HOP,
+        on_route_change: Callable[[], None] | None = None,
+        name: str = THREAD_NAME,
+    ) -> None:
+        if method not in PROBER_METHODS:
+            raise ValueError(f"unknown probe method {method!r}")
+        if interval_s <= 0:
+            raise ValueError("interval_s must be positive")
+        _fam, self.target = netpath.resolve(target, port or 0)
+        self.port = port
+        self.interval_s = interval_s
+        self.timeout_s = min(
+            timeout_s if timeout_s is not None else DEFAULT_TIMEOUT_S, interval_s * 0.9
+        )
+        self._is_loaded = is_loaded or (lambda: False)
+        self.server_tcp = server_tcp and port is not None
+        self.max_samples = max_samples
+        self.on_route_change = on_route_change
+        self.thread_name = name
+        self.method = self._pick_method(method)
+        self._lock = threading.Lock()
+        self._samples: dict[int, deque[ProbeSample]] = {}
+        self._hops: list[Hop] = []
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = -1, -1
+        self.rounds = 0
+        self.probe_bytes_sent = 0
+        self.probe_bytes_received = 0
+        self.route_changed = False
+        self._mismatch_rounds = 0
+        self.last_error: str | None = None
+
+    @staticmethod
+    def _pick_method(method: str) -> str:
+        if method != "auto":
+            return method
+        ok, _why = netpath.ping_permission()
+        return "icmp" if ok else "udp"
+
+    # --- lifecycle --------------------------------------------------------------------
+    def start(self, hops: Sequence[Hop]) -> None:
+        """Start probing ``hops`` (silent hops, address None, are skipped)."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("HopProber already running")
+        with self._lock:
+            self._hops = [replace(h) for h in sorted(hops, key=lambda h: h.hop)]
+            for h in self._hops:
+                if h.address:
+                    self._samples.setdefault(h.hop, deque(maxlen=self.max_samples))
+        self._stop.clear()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        log.info(
+            "probing %d hops toward %s by %s every %.2f s",
+            len(self._hops),
+            self.target,
+            self.method,
+            self.interval_s,
+        )
+
+    def stop(self) -> None:
+        """Stop the thread; returns within about ``STOP_JOIN_S`` (< 1 s)."""
+        self._stop.set()
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
+        t = self._thread
+        if t is not None:
+            t.join(STOP_JOIN_S)
+            if t.is_alive():
+                log.warning("probe thread did not stop within %.1f s", STOP_JOIN_S)
+        self._thread = None
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._wake_r = self._wake_w = -1
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> HopProber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the thread -------------------------------------------------------------------
+    def _specs(self) -> list[netpath.ProbeSpec]:
+        specs: list[netpath.ProbeSpec] = []
+        hops = [h for h in self._hops if h.address]
+        if not hops:
+            return specs
+        last = max(h.hop for h in self._hops)
+        for h in hops:
+            addr = h.address or ""
+            if h.hop == last and addr == self.target and self.server_tcp and self.port:
+                specs.append(netpath.ProbeSpec(h.hop, "tcp", addr, self.port, None))
+            elif self.method == "icmp":
+                specs.append(netpath.ProbeSpec(h.hop, "icmp", addr, 0, None))
+            elif self.method == "udp":
+                specs.append(
+                    netpath.ProbeSpec(
+                        h.hop, "udp", self.target, netpath.UDP_BASE_PORT + h.hop, h.hop
+                    )
+                )
+            else:
+                specs.append(
+                    netpath.ProbeSpec(
+                        h.hop, "tcp", self.target, self.port or netpath.DEFAULT_PORT, h.hop
+                    )
+                )
+        return specs
+
+    def _loaded_now(self) -> bool:
+        try:
+            return bool(self._is_loaded())
+        except Exception as exc:  # noqa: BLE001 - a broken callback must not kill probing
+            log.debug("is_loaded() failed: %s", exc)
+            return False
+
+    def _run(self) -> None:
+        seq = 1
+        while not self._stop.is_set():
+            started = time.monotonic()
+            specs = self._specs()
+            loaded = self._loaded_now()
+            try:
+                replies = netpath.run_probes(specs, self.timeout_s, wake_fd=self._wake_r, seq=seq)
+            except OSError as exc:
+                self.last_error = str(exc)
+                if self.method == "icmp" and isinstance(exc, netpath.MethodUnavailable):
+                    log.info("ICMP probing refused (%s); falling back to UDP", exc)
+                    self.method = "udp"
+                    continue
+                log.warning("probe round failed: %s", exc)
+                replies = {}
+            if self._stop.is_set():
+                break
+            self._record(specs, replies, started, loaded)
+            seq = (seq + 1) & 0xFFFF
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+    def _record(
+        self,
+        specs: Sequence[netpath.ProbeSpec],
+        replies: dict[int, netpath.ProbeReply],
+        at: float,
+        loaded: bool,
+    ) -> None:
+        mismatches = 0
+        with self._lock:
+            self.rounds += 1
+            known = {h.hop: h.address for h in self._hops}
+            for spec in specs:
+                r = replies.get(spec.key)
+                sent = r.sent_bytes if r else 0
+                rcvd = r.received_bytes if r else 0
+                self.probe_bytes_sent += sent
+                self.probe_bytes_received += rcvd
+                rtt = _hop_rtt(spec, r, known.get(spec.key))
+                if (
+                    r is not None
+                    and r.answered
+                    and spec.ttl is not None
+                    and r.address != known.get(spec.key)
+                ):
+                    mismatches += 1  # another router answers at this TTL: the route moved
+                self._samples[spec.key].append(
+                    ProbeSample(hop=spec.key, at=at, rtt_ms=rtt, loaded=loaded, method=spec.method)
+                )
+            if mismatches >= min(ROUTE_CHANGE_MIN_HOPS, len(specs)) and mismatches:
+                self._mismatch_rounds += 1
+            else:
+                self._mismatch_rounds = 0
+            fire = self._mismatch_rounds >= ROUTE_CHANGE_ROUNDS and not self.route_changed
+            if fire:
+                self.route_changed = True
+        if fire:
+            log.info("route toward %s changed: hops answer from new addresses", self.target)
+            if self.on_route_change is not None:
+                try:
+                    self.on_route_change()
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("on_route_change callback failed: %s", exc)
+
+    # --- results ----------------------------------------------------------------------
+    @property
+    def probe_bytes(self) -> int:
+        """Approximate on-wire probe bytes so far, both directions."""
+        with self._lock:
+            return self.probe_bytes_sent + self.probe_bytes_received
+
+    def hops(self) -> list[Hop]:
+        with self._lock:
+            return [replace(h) for h in self._hops]
+
+    def samples(self, since: float | None = None, hop: int | None = None) -> list[ProbeSample]:
+        """A snapshot of the samples (all hops, or one), oldest first."""
+        with self._lock:
+            keys = [hop] if hop is not None else sorted(self._samples)
+            out = [
+                replace(s)
+                for k in keys
+                for s in self._samples.get(k, ())
+                if since is None or s.at >= since
+            ]
+        out.sort(key=lambda s: (s.at, s.hop))
+        return out
+
+    def _subset(self, hop: int, loaded: bool, since: float | None) -> list[ProbeSample]:
+        return [s for s in self.samples(since, hop) if s.loaded == loaded]
+
+    def baseline(self, hop: int, since: float | None = None) -> RttStats:
+        """Idle statistics of one hop (samples taken while no download was in flight)."""
+        return rtt_stats(self._subset(hop, False, since))
+
+    def loaded_stats(self, hop: int, since: float | None = None) -> RttStats:
+        """Statistics of one hop while our download was in flight."""
+        return rtt_stats(self._subset(hop, True, since))
+
+    def stats(self, since: float | None = None) -> dict[int, HopStats]:
+        """Idle and loaded statistics of every probed hop."""
+        out: dict[int, HopStats] = {}
+        for h in self.hops():
+            if h.address is None:
+                continue
+            out[h.hop] = HopStats(
+                h.hop, h.address, self.baseline(h.hop, since), self.loaded_stats(h.hop, since)
+            )
+        return out
+
+    def annotate(self, hops: Sequence[Hop], since: float | None = None) -> list[Hop]:
+        """Copies of ``hops`` with ``rtt_idle_ms``/``rtt_loaded_ms`` set to the medians."""
+        st = self.stats(since)
+        out = []
+        for h in hops:
+            c = replace(h)
+            s = st.get(h.hop)
+            if s is not None:
+                c.rtt_idle_ms = s.idle.median_ms
+                c.rtt_loaded_ms = s.loaded.median_ms
+            out.append(c)
+        return out

@@ -1,0 +1,128 @@
+"""HopProber and RTT statistics, on loopback only."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from player.core.model import Hop, ProbeSample
+from player.net import path, probes
+from player.net.probes import HopProber
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(64)
+        yield srv.getsockname()[1]
+
+
+def test_percentile_and_stats() -> None:
+    assert probes.percentile([], 50) is None
+    assert probes.percentile([5.0], 90) == 5.0
+    assert probes.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert probes.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 10) == pytest.approx(1.4)
+    samples = [ProbeSample(1, float(i), float(i) if i % 4 else None, False) for i in range(1, 9)]
+    st = probes.rtt_stats(samples)
+    assert st.count == 6 and st.sent == 8 and st.loss == pytest.approx(0.25)
+    assert st.median_ms == pytest.approx(4.0)
+    assert probes.rtt_stats([]).median_ms is None
+
+
+def test_tcp_connect_rtt(listener: int) -> None:
+    rtt = probes.tcp_connect_rtt("127.0.0.1", listener)
+    assert rtt is not None and 0 <= rtt < 50
+    with socket.socket() as s:  # a closed port answers with RST: still a round trip
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    assert probes.tcp_connect_rtt("127.0.0.1", closed) is not None
+    with pytest.raises(ValueError):
+        probes.tcp_connect_rtt("not a host!", 80)
+
+
+def test_prober_labels_samples_and_stops_fast(listener: int) -> None:
+    loaded = threading.Event()
+    prober = HopProber(
+        "127.0.0.1",
+        port=listener,
+        method="udp",
+        interval_s=0.05,
+        timeout_s=0.04,
+        is_loaded=loaded.is_set,
+        name="test-probes",
+    )
+    prober.start([Hop(1, "127.0.0.1")])
+    assert any(t.name == "test-probes" for t in threading.enumerate())
+    time.sleep(0.4)
+    loaded.set()
+    time.sleep(0.4)
+    t0 = time.monotonic()
+    prober.stop()
+    assert time.monotonic() - t0 < 1.0 and not prober.running
+    samples = prober.samples()
+    assert {s.method for s in samples} == {"tcp"}  # the last hop is the server: TCP connect
+    assert any(s.loaded for s in samples) and any(not s.loaded for s in samples)
+    base, load = prober.baseline(1), prober.loaded_stats(1)
+    assert base.count >= 3 and load.count >= 3 and base.loss == 0.0
+    stats = prober.stats()
+    assert stats[1].inflation_ms is not None
+    assert prober.probe_bytes > 0 and prober.rounds == len(samples)
+    hops = prober.annotate([Hop(1, "127.0.0.1")])
+    assert hops[0].rtt_idle_ms == base.median_ms and hops[0].rtt_loaded_ms == load.median_ms
+
+
+def test_prober_udp_ttl_probes_and_silent_hops() -> None:
+    prober = HopProber("127.0.0.1", method="udp", interval_s=0.05, timeout_s=0.04)
+    prober.start([Hop(1, "127.0.0.1"), Hop(2, None)])
+    time.sleep(0.3)
+    prober.stop()
+    assert {s.hop for s in prober.samples()} == {1}
+    assert {s.method for s in prober.samples()} == {"udp"}
+    assert prober.baseline(1).count >= 2
+    assert 2 not in prober.stats()
+
+
+def test_prober_reports_route_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = threading.Event()
+
+    def fake_run(specs, timeout_s, **_kw):  # type: ignore[no-untyped-def]
+        return {
+            s.key: path.ProbeReply(s.key, s.method, f"198.51.100.{s.key}", 1.0, "ttl_exceeded")
+            for s in specs
+        }
+
+    monkeypatch.setattr(path, "run_probes", fake_run)
+    prober = HopProber(
+        "203.0.113.2", method="udp", interval_s=0.02, server_tcp=False, on_route_change=changed.set
+    )
+    prober.start([Hop(1, "192.168.1.1"), Hop(2, "198.18.0.2"), Hop(3, "203.0.113.2")])
+    assert changed.wait(2.0)
+    prober.stop()
+    assert prober.route_changed
+    assert all(s.rtt_ms is None for s in prober.samples())  # foreign answers are not RTTs
+
+
+def test_broken_is_loaded_does_not_stop_probing() -> None:
+    def boom() -> bool:
+        raise RuntimeError("gateway gone")
+
+    prober = HopProber("127.0.0.1", method="udp", interval_s=0.05, is_loaded=boom)
+    prober.start([Hop(1, "127.0.0.1")])
+    time.sleep(0.2)
+    prober.stop()
+    assert prober.samples() and not any(s.loaded for s in prober.samples())
+
+
+def test_prober_arguments() -> None:
+    with pytest.raises(ValueError):
+        HopProber("127.0.0.1", method="carrier-pigeon")
+    with pytest.raises(ValueError):
+        HopProber("127.0.0.1", interval_s=0)
+    p = HopProber("127.0.0.1", interval_s=0.1, timeout_s=5.0)
+    assert p.timeout_s < p.interval_s  # a round never outlasts the interval
+    assert p.method in ("icmp", "udp")
