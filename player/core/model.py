@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 
-class Segment(str, Enum):
+class Segment(str, Enum):  # noqa: UP042 - str() semantics kept for other layers
     """The fixed vocabulary of network segments (DESIGN.md)."""
 
     NONE = "none"
@@ -23,14 +23,14 @@ class Segment(str, Enum):
     UNKNOWN = "unknown"
 
 
-class FetchKind(str, Enum):
+class FetchKind(str, Enum):  # noqa: UP042 - str() semantics kept for other layers
     PLAYLIST = "playlist"
     INIT = "init"
     SEGMENT = "segment"
     PROGRESSIVE = "progressive"
 
 
-class PlaybackState(str, Enum):
+class PlaybackState(str, Enum):  # noqa: UP042 - str() semantics kept for other layers
     IDLE = "idle"
     STARTUP = "startup"
     PLAYING = "playing"

@@ -1,0 +1,206 @@
+"""Every constant and threshold of the pure core, each with the reason for its value.
+
+Times are seconds unless a name ends in ``_MS``; rates are bits per second.
+Change a value here, not in the modules, and re-run ``pytest tests/core``.
+"""
+
+from __future__ import annotations
+
+# =========================================================================== buffer health
+
+# A freeze is "no new picture for max(FREEZE_MIN_S, FACTOR x median frame interval)".
+# 0.35 s is ~8 frames at 24 fps and ~21 at 60 fps, far above decoder jitter, and leaves
+# room for 10 Hz sampling so a stall is reported within 0.5 s of the picture freezing
+# (see FRAME_TIME_UNCERTAINTY_S).
+FREEZE_MIN_S = 0.35
+# 2.5 missed frame intervals: a 1 fps slideshow waits 2.5 s, so a still that is simply
+# shown for its full second is not a stall, while one late frame is tolerated.
+FREEZE_FRAME_INTERVAL_FACTOR = 2.5
+# Upper bound for very low frame rates (e.g. one picture every 5 s) so a stall is still
+# reported eventually; beyond this the gateway/playhead evidence is what matters.
+FREEZE_MAX_S = 8.0
+# Until the frame rate is known (fewer than FRAME_INTERVAL_MIN_OBS intervals: the first
+# ~0.3 s of 24 fps video, the first 3 s of a 1 fps slideshow) assume a slideshow could be
+# playing: 2.5 s = the 1 fps threshold. A starved gateway shortens it (see below).
+FREEZE_UNKNOWN_RATE_S = 2.5
+# When the gateway is starved (buffer ahead <= STARVED_BUFFER_S) a frozen picture is
+# almost surely a stall: wait only 1.5 frame intervals (still >= FREEZE_MIN_S).
+STARVED_FREEZE_FACTOR = 1.5
+# Buffer ahead at or below which the gateway counts as starved. The playhead lags by up
+# to one coarse step, so the computed buffer over-estimates: 0.5 s really means "empty".
+STARVED_BUFFER_S = 0.5
+# A new picture seen by a sample appeared at most this long before it (one sample period
+# at the slowest 10 Hz feed). The freeze clock starts at that earliest moment, so with
+# FREEZE_MIN_S the worst-case report comes 0.35 + 0.1 - 1 frame < 0.5 s after the freeze,
+# and at least 0.25 s of frozen picture (6 frames at 24 fps) is needed to report one.
+FRAME_TIME_UNCERTAINTY_S = 0.1
+# Recent frame intervals kept for the median (~1 s of 24 fps samples, ~24 s of 1 fps).
+FRAME_INTERVAL_WINDOW = 24
+# Intervals needed before the median is trusted.
+FRAME_INTERVAL_MIN_OBS = 3
+# A freeze with at least this much media buffered is a player glitch (e.g. VLC recreating
+# its video output on a rendition switch: ~1.2 s frozen with a full buffer), not a stall.
+# At a real network stall VLC has drained its ~1 s cache and the coarse playhead adds at
+# most ~1.1 s of apparent buffer, so 3 s separates the two with margin.
+HEALTHY_BUFFER_S = 3.0
+# A glitch turns into a stall only when the buffer falls clearly lower (hysteresis: one
+# coarse playhead step must not flip a glitch into a stall).
+GLITCH_PROMOTE_BUFFER_S = 1.5
+# New pictures needed to declare a stall over (hysteresis against a lone late frame);
+# at 24 fps two pictures take 83 ms, so the end is still reported within 0.5 s.
+STALL_EXIT_FRAMES = 2
+# At or above this frame interval (<= 10 fps) a single new picture ends a stall, or the
+# end would be reported a whole frame interval late.
+LOW_FPS_INTERVAL_S = 0.1
+# Smallest playhead change treated as movement (get_time has ms resolution; filters
+# rounding noise, far below its 0.26 s minimum step).
+PLAYHEAD_MIN_ADVANCE_S = 0.05
+# Without a frame counter: the playhead must stand still longer than its largest coarse
+# step (1.1 s measured) before a stall is declared.
+PLAYHEAD_FREEZE_S = 1.5
+# While the picture is frozen, a playhead that moves this far (about two coarse steps)
+# shows the media clock is running: the input is not starved, so it is not a stall.
+PLAYHEAD_RUNNING_ADVANCE_S = 2.0
+
+# =========================================================================== ABR
+
+# Throughput samples in the estimate window (MPC/FESTIVE use ~5: reacts within a few
+# segments yet one outlier moves the harmonic mean little).
+ABR_WINDOW = 5
+# Samples kept for the long-horizon harmonic mean that gates up-steps (~40 s of 4 s
+# segments): a rendition is climbed to only when the recent past, not one burst, carried it.
+ABR_LONG_WINDOW = 10
+# Step up only when throughput >= 1.3 x the next bitrate: HTTP throughput measured on one
+# segment overstates what is sustained (TCP ramp, bursts); 1.2-1.5 is common practice.
+ABR_UP_MARGIN = 1.3
+# When stepping down, target a rendition <= 90 % of the estimate so the buffer refills.
+ABR_DOWN_FRACTION = 0.9
+# During startup (small buffer) a rendition must fit twice into the measured throughput.
+ABR_STARTUP_MARGIN = 2.0
+# Reservoir: the buffer the controller protects (BBA's "reservoir"). At least 6 s or
+# 1.5 segments, whichever is longer, so one slow segment cannot empty it.
+ABR_RESERVOIR_MIN_S = 6.0
+ABR_RESERVOIR_SEGMENTS = 1.5
+# Below this buffer the throughput estimate is evidently stale: go to the lowest rendition.
+ABR_PANIC_BUFFER_S = 2.0
+# A deficit is projected this many segments ahead before deciding to step down: a deep
+# buffer absorbs a short dip, a shallow one does not.
+ABR_LOOKAHEAD_SEGMENTS = 3
+# Minimum time on a rendition before stepping up again (down-steps are never delayed):
+# prevents oscillation and the VLC output glitch each switch costs.
+ABR_MIN_DWELL_S = 12.0
+# An up-step needs enough buffer to survive the throughput dropping to 1/2 while the
+# bigger segment downloads.
+ABR_UP_DROP_TOLERANCE = 0.5
+# Simulator: VLC's adaptive module buffers about 30 s ahead for VOD.
+SIM_MAX_BUFFER_S = 30.0
+
+# =========================================================================== attribution
+
+# Samples needed at a hop before its RTTs are judged: three idle and three loaded is the
+# least that gives a median and a quartile that one outlier cannot move.
+MIN_IDLE_SAMPLES = 3
+MIN_LOADED_SAMPLES = 3
+# "Crowded while idle" compares the idle median with the hop's floor; with fewer than five
+# idle samples the median is too close to the floor to mean anything.
+MIN_IDLE_SAMPLES_CROWD = 5
+# The loaded RTT that is compared with the idle median is this quantile of the loaded
+# samples: a queue lifts the whole distribution, a router's occasional slow reply only
+# its top, so the lower quartile sees the first and ignores the second.
+LOADED_QUANTILE = 0.25
+# Inflation under load = loaded 25th percentile - idle median, counted when it exceeds
+#   max(INFLATION_ABS_MS, INFLATION_REL x idle median, INFLATION_JITTER_K x idle sigma).
+# 5 ms absolute: above timer/scheduling noise of unprivileged probes, yet a BBR sender's
+# +15-30 ms queue over a 1 ms home hop counts (loss-based senders give hundreds of ms).
+INFLATION_ABS_MS = 5.0
+# 30 % of the baseline: a 40 ms hop needs +12 ms, so a far hop's natural wobble is not
+# taken for a queue while a BBR queue (+15 ms and up) still is.
+INFLATION_REL = 0.3
+# Three robust sigmas of the idle jitter: a Wi-Fi hop that wobbles by 10 ms needs +30 ms.
+INFLATION_JITTER_K = 3.0
+# Crowded while idle: idle median - floor >= max(CROWD_ABS_MS, CROWD_REL x floor). The
+# floor is propagation + an empty queue; a link others keep busy has a median far above
+# it. 10 ms absolute (twice the load threshold: idle probes see no queue of ours, so a
+# smaller excess is within the jitter of a quiet Wi-Fi link) and 50 % relative.
+CROWD_ABS_MS = 10.0
+CROWD_REL = 0.5
+# A rise is "carried" by a later hop that shows at least half of it (queues add up along
+# the path; later hops' own jitter can hide a little of it).
+CARRY_FRACTION = 0.5
+# An onset needs at least half of the later answering hops to carry it; otherwise it is a
+# router answering slowly from its control plane, not a queue.
+CARRY_MIN_FRACTION = 0.5
+# Slow first byte: median TTFB >= 400 ms (well past any usual RTT + request handling) and
+# TTFB - RTT - path queue >= max(300 ms, 4 x RTT) ("much larger than the connect RTT").
+SERVER_TTFB_MIN_MS = 400.0
+SERVER_TTFB_EXCESS_MS = 300.0
+SERVER_TTFB_RTT_FACTOR = 4.0
+# With no RTT to compare (reused connections, no hop answers) the server may simply be
+# far away: only a first byte more than a second late is blamed on it.
+SERVER_TTFB_NO_RTT_MS = 1000.0
+# Device: pictures dropped while the buffer was healthy, at least 10 and 2 % of the shown
+# ones (a few drops at a scene cut are normal); CPU at or above 90 % is saturated.
+DEVICE_MIN_DROPPED = 10
+DEVICE_DROP_FRACTION = 0.02
+CPU_SATURATED_PCT = 90.0
+# Base confidence of each row of attribution.RULES, before sample-count and margin
+# scaling. Path rows are high because a located queue is direct evidence; "crowded"
+# rows higher still because inflation while idle cannot be our own flow. Interconnect is
+# a notch lower than ISP (the org boundary from reverse DNS can be off by a hop); a queue
+# only at the server's hops lower again (servers often answer probes from a slow path).
+# Device with CPU saturation is near-certain, drops alone less so, CPU alone is weak.
+# Unknown rows carry no confidence (they name nothing); "none" is a fact, not a guess.
+RULE_BASE_CONFIDENCE: dict[str, float] = {
+    "device_drops_cpu": 0.9,
+    "device_drops": 0.7,
+    "home_crowded": 0.8,
+    "home_slow": 0.8,
+    "isp_crowded": 0.85,
+    "isp_slow": 0.8,
+    "interconnect_crowded": 0.8,
+    "interconnect_slow": 0.75,
+    "server_path": 0.65,
+    "server_ttfb": 0.8,
+    "device_cpu": 0.45,
+    "unknown_conflict": 0.0,
+    "unknown_ambiguous": 0.0,
+    "unknown_inconsistent": 0.0,
+    "unknown_no_probes": 0.0,
+    "unknown_flat": 0.0,
+    "none": 1.0,
+}
+# Confidence = base (per rule) x sample factor x margin factor x consistency factors.
+# Sample factor rises linearly from CONF_SAMPLE_FLOOR (no samples) to 1 at FULL samples.
+CONF_SAMPLE_FLOOR = 0.5
+CONF_FULL_SAMPLES = 10
+CONF_FULL_TTFB_SAMPLES = 3
+# Margin factor: CONF_MARGIN_FLOOR just over the threshold, 1 at CONF_FULL_MARGIN x it.
+CONF_MARGIN_FLOOR = 0.7
+CONF_FULL_MARGIN = 3.0
+# Onset at the last answering hop: nothing later confirms it.
+CONF_UNCONFIRMED_FACTOR = 0.75
+# Rise spread over several hops instead of a step at the onset.
+CONF_GRADUAL_FACTOR = 0.6
+# Some hop showed an inflation that later hops did not (contradictory evidence).
+CONF_ISOLATED_FACTOR = 0.75
+# Self-induced inflation although throughput covered the needed bitrate.
+CONF_NO_SHORTFALL_FACTOR = 0.8
+# Two rules for different segments both match: the winner's confidence is scaled by
+# CONFLICT_FACTOR, and within CONFLICT_TIE_MARGIN of each other the verdict is unknown.
+CONFLICT_FACTOR = 0.7
+CONFLICT_TIE_MARGIN = 0.15
+# Missing evidence (no hop probes for a server verdict, CPU alone for a device verdict)
+# caps the confidence below one half.
+MISSING_EVIDENCE_CAP = 0.45
+# overall_verdict: an unknown verdict (confidence 0) still casts this much of a vote, so
+# a session of mostly undiagnosable stalls is reported as unknown.
+UNKNOWN_VOTE = 0.3
+# Shortest stall weight in overall_from_stalls (a stall still ongoing has no duration).
+MIN_STALL_WEIGHT_S = 0.5
+
+# =========================================================================== wording
+
+# Below this confidence the notice says "probably" / "seems".
+SOFT_CONFIDENCE = 0.6
+# Longest evidence line under the notice (fits one line of a 720p overlay).
+SUMMARY_MAX_CHARS = 110

@@ -1,0 +1,220 @@
+"""Notice wording: exact texts, softening, and never an IP address."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from player.core import thresholds as T
+from player.core.model import Evidence, Segment, Verdict
+from player.core.wording import (
+    ADJUSTING,
+    UNKNOWN_TEXT,
+    Notice,
+    evidence_summary,
+    notice,
+    notice_text,
+    scrub_addresses,
+)
+
+SURE = 0.85
+SOFT = 0.45
+
+
+def v(seg: Segment, culprit: str | None, rule: str, conf: float = SURE, ev=None) -> Verdict:
+    return Verdict(seg, culprit, conf, "", ev or [], rule=rule)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "text"),
+    [
+        (
+            v(Segment.ISP, "Verizon", "isp_crowded"),
+            "The Verizon network is crowded right now. Adjusting video for smoother playback.",
+        ),
+        (
+            v(Segment.ISP, "Verizon", "isp_slow"),
+            "Your Verizon connection can't carry this video's bitrate right now.",
+        ),
+        (
+            v(Segment.INTERCONNECT, "the link between Verizon and ExampleCDN", "interconnect_slow"),
+            "The link between Verizon and ExampleCDN is congested.",
+        ),
+        (
+            v(
+                Segment.INTERCONNECT,
+                "the link between Verizon and ExampleCDN",
+                "interconnect_crowded",
+            ),
+            "The link between Verizon and ExampleCDN is congested.",
+        ),
+        (
+            v(Segment.HOME_NETWORK, "your home network", "home_slow"),
+            "Your home network (Wi-Fi or router) is slowing this video.",
+        ),
+        (
+            v(Segment.SERVER, "example.com", "server_ttfb"),
+            "The video's server (example.com) is responding slowly.",
+        ),
+        (
+            v(Segment.DEVICE, "this computer", "device_drops_cpu"),
+            "This computer can't decode the video fast enough.",
+        ),
+        (v(Segment.UNKNOWN, None, "unknown_flat"), UNKNOWN_TEXT),
+        (
+            v(Segment.UNKNOWN, None, "unknown_conflict", conf=0.0),
+            "Playback stalled. We could not tell which part of the network is to blame.",
+        ),
+        (v(Segment.NONE, None, "none", conf=1.0), ""),
+    ],
+)
+def test_notice_texts(verdict: Verdict, text: str) -> None:
+    assert notice_text(verdict) == text
+
+
+@pytest.mark.parametrize(
+    ("verdict", "soft_word"),
+    [
+        (v(Segment.ISP, "Verizon", "isp_crowded", SOFT), "seems to be crowded"),
+        (v(Segment.ISP, "Verizon", "isp_slow", SOFT), "probably can't carry"),
+        (
+            v(Segment.INTERCONNECT, "the link between A and B", "interconnect_slow", SOFT),
+            "seems to be congested",
+        ),
+        (v(Segment.HOME_NETWORK, "your home network", "home_slow", SOFT), "is probably slowing"),
+        (v(Segment.SERVER, "example.com", "server_ttfb", SOFT), "seems to be responding"),
+        (v(Segment.DEVICE, "this computer", "device_cpu", SOFT), "probably can't decode"),
+    ],
+)
+def test_low_confidence_softens(verdict: Verdict, soft_word: str) -> None:
+    assert soft_word in notice_text(verdict)
+    sure = Verdict(verdict.segment, verdict.culprit, T.SOFT_CONFIDENCE, rule=verdict.rule)
+    assert soft_word not in notice_text(sure)
+
+
+def test_segment_only_verdicts_still_get_a_sentence() -> None:
+    assert notice_text(Verdict(Segment.ISP, "Comcast", 0.9)).startswith("Your Comcast connection")
+    assert "home network" in notice_text(Verdict(Segment.HOME_NETWORK, None, 0.9))
+
+
+def test_missing_names_fall_back_to_generic_words() -> None:
+    assert notice_text(v(Segment.ISP, None, "isp_crowded")).startswith(
+        "Your internet provider's network is crowded"
+    )
+    assert notice_text(v(Segment.ISP, "your internet provider", "isp_slow")).startswith(
+        "Your internet connection can't"
+    )
+    assert notice_text(v(Segment.SERVER, None, "server_ttfb")) == (
+        "The video's server is responding slowly."
+    )
+    assert notice_text(v(Segment.SERVER, "the video's server", "server_ttfb")) == (
+        "The video's server is responding slowly."
+    )
+
+
+def test_adjusting_only_when_the_player_adapts() -> None:
+    crowded = v(Segment.ISP, "Verizon", "isp_crowded")
+    assert ADJUSTING in notice_text(crowded)
+    assert notice_text(crowded, adjusting=False) == "The Verizon network is crowded right now."
+
+
+def test_notice_has_title_and_evidence_line() -> None:
+    ev = [
+        Evidence("note", "2 of 3 stalls point here"),
+        Evidence(
+            "hop_rtt",
+            "RTT to 2nd hop (Verizon) rose 14 ms -> 310 ms under load; "
+            "1st hop (home router) steady at 1 ms",
+        ),
+    ]
+    n = notice(v(Segment.ISP, "Verizon", "isp_slow", ev=ev))
+    assert isinstance(n, Notice)
+    assert n.title.startswith("Your Verizon connection")
+    assert n.detail.startswith("RTT to 2nd hop (Verizon) rose 14 ms -> 310 ms under load")
+    assert len(n.detail) <= T.SUMMARY_MAX_CHARS
+    assert evidence_summary(v(Segment.UNKNOWN, None, "unknown_flat")) == ""
+
+
+def test_summary_is_trimmed_to_one_line() -> None:
+    long = Evidence("hop_rtt", "x" * 300)
+    s = evidence_summary(v(Segment.ISP, "V", "isp_slow", ev=[long]))
+    assert len(s) == T.SUMMARY_MAX_CHARS and s.endswith("\u2026")
+
+
+# --------------------------------------------------------------------------- no addresses
+
+ADDRESSES = [
+    "192.168.1.1",
+    "10.0.0.138",
+    "203.0.113.9:8080",
+    "2001:db8::1",
+    "fe80::1%eth0",
+    "[2001:db8::2]:443",
+    "::1",
+]
+
+
+def _has_address(text: str) -> bool:
+    for token in re.findall(r"[0-9A-Fa-f:.%\[\]]+", text):
+        for cand in (
+            token.strip("[]."),
+            token.strip("[].").split("%")[0],
+            token.split("]")[0].strip("["),
+            token.rsplit(":", 1)[0],
+        ):
+            try:
+                ipaddress.ip_address(cand)
+                return True
+            except ValueError:
+                pass
+    return False
+
+
+@pytest.mark.parametrize("addr", ADDRESSES)
+def test_scrub_addresses(addr: str) -> None:
+    assert _has_address(f"server {addr} is slow")
+    out = scrub_addresses(f"server {addr} is slow")
+    assert out == "server a host is slow"
+    assert not _has_address(out)
+
+
+def test_scrub_keeps_numbers_and_times() -> None:
+    text = "throughput 0.6 Mbit/s vs 2.5 Mbit/s needed at 12:30, v1.2.3"
+    assert scrub_addresses(text) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seg=st.sampled_from([s for s in Segment if s is not Segment.NONE]),
+    rule=st.sampled_from(
+        [
+            "",
+            "isp_crowded",
+            "isp_slow",
+            "interconnect_slow",
+            "home_slow",
+            "server_ttfb",
+            "server_path",
+            "device_drops",
+            "unknown_flat",
+        ]
+    ),
+    culprit=st.none()
+    | st.sampled_from(ADDRESSES)
+    | st.text(max_size=20)
+    | st.builds(lambda a: f"the link between {a} and Netflix", st.sampled_from(ADDRESSES)),
+    conf=st.floats(0.0, 1.0),
+    ev_addr=st.sampled_from(ADDRESSES),
+)
+def test_notice_never_contains_an_ip_address(
+    seg: Segment, rule: str, culprit: str | None, conf: float, ev_addr: str
+) -> None:
+    ev = [Evidence("probe", f"hop probes not permitted: bind {ev_addr} failed")]
+    n = notice(Verdict(seg, culprit, conf, "", ev, rule=rule))
+    assert n.title
+    assert not _has_address(n.title), n.title
+    assert not _has_address(n.detail), n.detail
