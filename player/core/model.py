@@ -138,6 +138,7 @@ class Stall:
     duration_s: float | None = None  # None while ongoing
     playhead_s: float | None = None
     verdict: Verdict | None = None
+    verdict_after_s: float | None = None  # stall start -> first verdict
 
 
 @dataclass(slots=True)

@@ -1,0 +1,157 @@
+"""Watches the network path to one media host for a session.
+
+In a named background thread: discover the hops once per host (shared
+:class:`~player.net.path.PathCache`, re-discovered when the route changes), then
+probe them with :class:`~player.net.probes.HopProber` at a modest rate, labelling
+each sample idle or loaded with the caller's ``is_loaded``. :meth:`snapshot` hands
+the evidence to the pure attribution core. Never raises into the caller: failures
+become a ``probe_status`` and a human reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from player.core.attribution import ProbeStatus
+from player.core.model import Hop, ProbeSample
+from player.net import naming
+from player.net import path as netpath
+from player.net.probes import HopProber
+
+log = logging.getLogger(__name__)
+
+PROBE_INTERVAL_S = 0.5  # ~40 bytes x hops per round: far below 1 % of video bytes
+DISCOVERY_TIMEOUT_S = 1.0
+STOP_JOIN_S = 0.5
+THREAD_NAME = "stallwatch-path"
+
+_cache = netpath.PathCache(timeout_s=DISCOVERY_TIMEOUT_S)
+
+
+@dataclass(slots=True)
+class PathSnapshot:
+    """What the monitor knows now (copies; safe to keep)."""
+
+    host: str
+    ready: bool = False
+    method: str = "none"
+    reason: str = ""
+    reached: bool = False
+    status: ProbeStatus = ProbeStatus.NOT_RUN
+    hops: list[Hop] = field(default_factory=list)
+    samples: list[ProbeSample] = field(default_factory=list)
+    destination: str | None = None
+    probe_bytes: int = 0
+
+
+def host_port(url: str) -> tuple[str, int] | None:
+    p = urlparse(url)
+    if p.scheme not in ("http", "https") or not p.hostname:
+        return None
+    return p.hostname, p.port or (443 if p.scheme == "https" else 80)
+
+
+class PathMonitor:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        is_loaded,  # noqa: ANN001 - Callable[[], bool], called from the probe thread
+        namer: naming.OrgNamer | None = None,
+        interval_s: float = PROBE_INTERVAL_S,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._is_loaded = is_loaded
+        self._namer = namer
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._prober: HopProber | None = None
+        self._result: netpath.PathResult | None = None
+        self._status = ProbeStatus.NOT_RUN
+        self._reason = ""
+
+    def start(self) -> PathMonitor:
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            prober = self._prober
+        if prober is not None:
+            prober.stop()
+        if self._thread is not None:
+            self._thread.join(STOP_JOIN_S)
+
+    def _run(self) -> None:
+        try:
+            netpath.validate_host(self.host)
+            result = _cache.get(self.host, self.port)
+        except (OSError, ValueError) as exc:
+            self._set_status(ProbeStatus.NOT_RUN, f"path discovery failed: {exc}")
+            return
+        if self._stop.is_set():
+            return
+        answered = [h for h in result.hops if h.address]
+        if not result.hops or result.method == "none":
+            status = ProbeStatus.NOT_PERMITTED
+        elif not answered:
+            status = ProbeStatus.SILENT
+        else:
+            status = ProbeStatus.OK
+        with self._lock:
+            self._result = result
+        self._set_status(status, result.reason or "")
+        if status is not ProbeStatus.OK:
+            return
+        method = result.method if result.method in ("icmp", "udp", "tcp") else "auto"
+        try:
+            prober = HopProber(
+                result.address,
+                port=self.port,
+                method=method,
+                interval_s=self._interval_s,
+                is_loaded=self._is_loaded,
+                on_route_change=lambda: _cache.invalidate(self.host),
+            )
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                self._prober = prober
+            prober.start(result.hops)
+        except (OSError, ValueError, RuntimeError) as exc:
+            self._set_status(ProbeStatus.NOT_PERMITTED, f"hop probing failed: {exc}")
+
+    def _set_status(self, status: ProbeStatus, reason: str) -> None:
+        with self._lock:
+            self._status = status
+            self._reason = reason
+        if reason:
+            log.info("path to %s: %s (%s)", self.host, status.value, reason)
+
+    def snapshot(self) -> PathSnapshot:
+        with self._lock:
+            result, prober, status, reason = self._result, self._prober, self._status, self._reason
+        snap = PathSnapshot(host=self.host, status=status, reason=reason)
+        if result is None:
+            return snap
+        snap.ready = True
+        snap.method = result.method
+        snap.reached = result.reached
+        snap.destination = result.address if result.reached else None
+        snap.probe_bytes = result.probe_bytes
+        if prober is not None:
+            snap.hops = prober.annotate(result.hops)
+            snap.samples = prober.samples()
+            snap.probe_bytes += prober.probe_bytes
+        else:
+            snap.hops = list(result.hops)
+        return snap

@@ -1,0 +1,279 @@
+"""Preflight: is this URL something we can play? Classify failures for humans.
+
+:func:`preflight` is blocking (the caller runs it in a worker thread). It fetches the
+first few KiB of the URL with requests and answers a :class:`PreflightResult`:
+``kind`` is ``"hls"``, ``"dash"``, ``"progressive"`` or ``"unknown"``, and ``message``
+is a sentence for the viewer when something is wrong, e.g. "Could not find the
+server example.invalid", "The server answered 404 Not Found", "… is a web page, not
+a video".
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import urllib.parse
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+
+import requests
+
+from player.net.manifests import is_dash_text, is_hls_text
+
+log = logging.getLogger(__name__)
+
+PREFLIGHT_TIMEOUT_S = 8.0
+SNIFF_BYTES = 4096
+USER_AGENT = "Stallwatch/0.1 (+python-requests)"
+
+VIDEO_EXTENSIONS = {
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".ts",
+    ".avi",
+    ".flv",
+    ".ogv",
+    ".mpg",
+    ".mpeg",
+}
+HLS_TYPES = ("mpegurl",)
+DASH_TYPES = ("dash+xml",)
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightResult:
+    """Outcome of :func:`preflight`."""
+
+    ok: bool
+    kind: str  # "hls" | "dash" | "progressive" | "unknown"
+    message: str
+    status: int | None = None
+    content_type: str | None = None
+    final_url: str | None = None
+
+
+def _host(url: str) -> str:
+    try:
+        return urllib.parse.urlsplit(url).hostname or url
+    except ValueError:
+        return url
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (causes, contexts, urllib3 reasons, args)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e in seen:
+            continue
+        seen.append(e)
+        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None)):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+        for a in e.args:
+            if isinstance(a, BaseException):
+                todo.append(a)
+    return seen
+
+
+def describe_network_error(url: str, exc: BaseException, timeout: float) -> str:
+    """A human sentence for a requests/urllib3 failure to reach ``url``."""
+    host = _host(url)
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain)
+    if (
+        any(isinstance(e, socket.gaierror) for e in chain)
+        or "NameResolutionError" in text
+        or ("Failed to resolve" in text)
+    ):
+        return f"Could not find the server {host} (DNS lookup failed)."
+    if isinstance(exc, requests.exceptions.SSLError) or any(
+        isinstance(e, ssl.SSLError) for e in chain
+    ):
+        detail = ""
+        for e in chain:
+            if isinstance(e, ssl.SSLCertVerificationError):
+                detail = e.verify_message or str(e)
+                break
+        if not detail:
+            detail = next((str(e) for e in chain if isinstance(e, ssl.SSLError)), str(exc))
+        if "certificate" not in detail.lower():
+            detail = f"handshake: {detail}"
+        else:
+            detail = (
+                f"certificate: {detail}" if not detail.lower().startswith("certificate") else detail
+            )
+        return f"The secure connection to {host} failed: {detail}."
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"The server {host} did not answer within {timeout:g} s (connection timed out)."
+    if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(exc, TimeoutError):
+        return f"The server {host} accepted the connection but sent nothing within {timeout:g} s."
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
+        port = urllib.parse.urlsplit(url).port
+        where = f" on port {port}" if port else ""
+        return f"The server {host} refused the connection{where}."
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text.lower():
+        return f"The connection to {host} was reset."
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return f"The server {host} redirects in a loop."
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return f"{url} is not a valid address."
+    return f"Could not reach {host}: {type(exc).__name__}."
+
+
+def sniff(head: bytes, content_type: str, url: str) -> tuple[str, str | None]:
+    """``(kind, problem)`` from the first bytes, the Content-Type and the URL.
+
+    ``problem`` is a human sentence when the content is clearly not video.
+    """
+    ctype = (content_type or "").lower()
+    text = head.decode("utf-8", errors="replace")
+    if is_hls_text(text) or any(t in ctype for t in HLS_TYPES):
+        if not is_hls_text(text):
+            return "hls", f"{url} claims to be an HLS playlist but does not start with #EXTM3U."
+        return "hls", None
+    if is_dash_text(text) or any(t in ctype for t in DASH_TYPES):
+        return "dash", None
+    if _is_media_signature(head):
+        return "progressive", None
+    stripped = text.lstrip("\ufeff \t\r\n").lower()
+    if (
+        "text/html" in ctype
+        or stripped.startswith(("<!doctype html", "<html"))
+        or "<html" in stripped[:512]
+    ):
+        return "unknown", f"{url} is a web page, not a video."
+    if ctype.startswith(("video/", "audio/")) and not _looks_textual(head):
+        return "progressive", None
+    if ctype.startswith(("text/", "application/json", "application/xml")) or (
+        head and _looks_textual(head)
+    ):
+        return "unknown", f"{url} is a text document, not a video."
+    if not head:
+        return "unknown", f"{url} is empty."
+    ext = Path(urllib.parse.urlsplit(url).path).suffix.lower()
+    if ext in VIDEO_EXTENSIONS or ctype.startswith(
+        ("video/", "audio/", "application/octet-stream")
+    ):
+        return "progressive", None
+    return "unknown", None
+
+
+def _is_media_signature(b: bytes) -> bool:
+    if len(b) >= 8 and b[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"styp"):
+        return True
+    if len(b) >= 189 and b[0] == 0x47 and b[188] == 0x47:  # MPEG-TS sync bytes
+        return True
+    return b.startswith((b"\x1a\x45\xdf\xa3", b"FLV", b"OggS", b"ID3", b"fLaC")) or (
+        b.startswith(b"RIFF") and b[8:12] in (b"AVI ", b"WAVE")
+    )
+
+
+def _looks_textual(b: bytes) -> bool:
+    if not b:
+        return False
+    sample = b[:1024]
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(sample) - 4:  # not just a cut multi-byte char at the end
+            return False
+    printable = sum(1 for c in sample if c in (9, 10, 13) or 32 <= c < 127 or c >= 128)
+    return printable / len(sample) > 0.95
+
+
+def preflight(
+    url: str, timeout: float = PREFLIGHT_TIMEOUT_S, session: requests.Session | None = None
+) -> PreflightResult:
+    """Fetch the start of ``url`` and classify it (blocking; see module doc).
+
+    Local paths and ``file://`` URLs are checked on disk.
+    """
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("", "file") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
+        return _preflight_file(urllib.parse.unquote(parts.path) if scheme == "file" else url)
+    if scheme not in ("http", "https"):
+        return PreflightResult(
+            False, "unknown", f"Cannot play {scheme}: addresses; use http(s) or a file."
+        )
+    if not parts.hostname:
+        return PreflightResult(False, "unknown", f"{url} is not a valid address.")
+    own = session is None
+    s = session or requests.Session()
+    try:
+        try:
+            resp = s.get(
+                url,
+                stream=True,
+                timeout=(timeout, timeout),
+                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                allow_redirects=True,
+            )
+        except requests.exceptions.RequestException as e:
+            log.info("preflight %s failed: %r", url, e)
+            return PreflightResult(False, "unknown", describe_network_error(url, e, timeout))
+        with resp:
+            ctype = resp.headers.get("Content-Type", "")
+            if resp.status_code >= 400:
+                try:
+                    phrase = resp.reason or HTTPStatus(resp.status_code).phrase
+                except ValueError:
+                    phrase = ""
+                return PreflightResult(
+                    False,
+                    "unknown",
+                    f"The server answered {resp.status_code} {phrase}".rstrip() + ".",
+                    resp.status_code,
+                    ctype,
+                    resp.url,
+                )
+            try:
+                head = _read_head(resp)
+            except requests.exceptions.RequestException as e:
+                return PreflightResult(
+                    False,
+                    "unknown",
+                    describe_network_error(url, e, timeout),
+                    resp.status_code,
+                    ctype,
+                )
+            kind, problem = sniff(head, ctype, url)
+            if problem:
+                return PreflightResult(False, kind, problem, resp.status_code, ctype, resp.url)
+            return PreflightResult(True, kind, "", resp.status_code, ctype, resp.url)
+    finally:
+        if own:
+            s.close()
+
+
+def _read_head(resp: requests.Response) -> bytes:
+    buf = b""
+    for chunk in resp.iter_content(chunk_size=SNIFF_BYTES):
+        buf += chunk
+        if len(buf) >= SNIFF_BYTES:
+            break
+    return buf[:SNIFF_BYTES]
+
+
+def _preflight_file(path: str) -> PreflightResult:
+    p = Path(path).expanduser()
+    if not p.exists():
+        return PreflightResult(False, "unknown", f"The file {p} does not exist.")
+    if not p.is_file():
+        return PreflightResult(False, "unknown", f"{p} is not a file.")
+    try:
+        with p.open("rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError as e:
+        return PreflightResult(False, "unknown", f"Cannot read {p}: {e.strerror or e}.")
+    kind, problem = sniff(head, "", str(p))
+    if problem:
+        return PreflightResult(False, kind, problem.replace(str(p), p.name, 1))
+    return PreflightResult(True, kind, "")

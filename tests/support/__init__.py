@@ -1,0 +1,1 @@
+"""Test support: a fault-injecting loopback origin server and real test media."""
