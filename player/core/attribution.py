@@ -324,6 +324,11 @@ class HopStats:
     threshold_ms: float | None = None
     excess_ms: float | None = None  # idle_p50 - floor (None: too few idle samples)
     crowd_threshold_ms: float | None = None
+    loaded_p10: float | None = None
+    loaded_p90: float | None = None
+    # "idle": delta_ms compares loaded with idle RTTs; "spread": no idle reference, delta_ms
+    # is the spread of the loaded RTTs (see spread_stats)
+    mode: str = "idle"
 
     @property
     def inflated(self) -> bool:
@@ -383,6 +388,58 @@ def hop_stats(h: HopEvidence, segment: Segment) -> HopStats:
         n_loaded=len(loaded),
         **kw,
     )
+
+
+def spread_stats(h: HopEvidence, segment: Segment, ref_floor_ms: float) -> HopStats:
+    """Statistics of one hop judged by the *spread* of its loaded RTTs (fallback).
+
+    When our download never pauses (the buffer cannot fill: exactly when a link is too
+    slow or crowded), there are no idle samples to compare with. A queue still shows:
+    its occupancy swings with the senders' windows, so every hop behind it sees RTTs
+    that vary by tens to hundreds of ms, while propagation adds none. ``delta_ms`` is
+    the loaded p90 - p10 and the threshold is ``max(SPREAD_ABS_MS, INFLATION_REL x
+    ref_floor_ms, INFLATION_JITTER_K x idle jitter)``; ``ref_floor_ms`` is the floor of the
+    previous answering hop (0 for the first: the client itself), i.e. the path before
+    the link under test, so a standing queue on this very link does not raise its own
+    threshold. A queue that never varies stays invisible (a baseline is needed).
+    """
+    base = hop_stats(h, segment)
+    idle = [x for x in h.idle_rtt_ms if x is not None and math.isfinite(x) and x >= 0]
+    loaded = [x for x in h.loaded_rtt_ms if x is not None and math.isfinite(x) and x >= 0]
+    if not h.has_answers:
+        idle, loaded = [], []
+    kw: dict = {}
+    if loaded:
+        kw["loaded_p10"] = _percentile(loaded, 0.1)
+        kw["loaded_p90"] = _percentile(loaded, 0.9)
+    delta = threshold = None
+    if len(loaded) >= T.MIN_SPREAD_SAMPLES:
+        delta = kw["loaded_p90"] - kw["loaded_p10"]
+        threshold = max(
+            T.SPREAD_ABS_MS,
+            T.INFLATION_REL * max(0.0, ref_floor_ms),
+            T.INFLATION_JITTER_K * _robust_sigma(idle) if len(idle) >= T.MIN_IDLE_SAMPLES else 0.0,
+        )
+    return HopStats(
+        hop=base.hop, label=base.label, org=base.org, segment=base.segment,
+        answered=base.answered, n_idle=base.n_idle, n_loaded=base.n_loaded,
+        floor_ms=base.floor_ms, idle_p50=base.idle_p50, idle_lo=base.idle_lo,
+        idle_hi=base.idle_hi, loaded_p25=base.loaded_p25, loaded_p50=base.loaded_p50,
+        delta_ms=delta, threshold_ms=threshold, mode="spread", **kw,
+    )
+
+
+def _spread_path(
+    hops: Sequence[HopEvidence], segments: Sequence[Segment]
+) -> tuple[HopStats, ...]:
+    out = []
+    ref = 0.0  # the client itself
+    for h, seg in zip(hops, segments, strict=True):
+        st = spread_stats(h, seg, ref)
+        out.append(st)
+        if st.floor_ms is not None:
+            ref = st.floor_ms
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,8 +584,12 @@ def _server_evidence(
     samples = [s for s in inp.fetch.ttfb if s.ttfb_ms is not None and s.ttfb_ms >= 0]
     if not samples:
         return None, None, None, 0, False, 0.0
-    answering = [s for s in stats if s.answered and s.idle_p50 is not None]
-    path_rtt = answering[-1].idle_p50 if answering else None
+    answering = [s for s in stats if s.answered and (s.idle_p50 or s.floor_ms) is not None]
+    if answering:  # idle median, or the floor when every sample was taken under load
+        last = answering[-1]
+        path_rtt = last.idle_p50 if last.idle_p50 is not None else last.floor_ms
+    else:
+        path_rtt = None
     known = [s.connect_rtt_ms for s in samples if s.connect_rtt_ms is not None]
     rtt_known = bool(known) or path_rtt is not None
     rtts = [
@@ -564,6 +625,14 @@ def analyse(inp: AttributionInput) -> Findings:
         if cand is not None and (onset is None or cand.pos < onset.pos):
             onset = cand
     isolated = tuple(sorted(set(iso_l) | set(iso_c)))
+    if onset is None and probes_ran:
+        # nothing found against idle RTTs (too few idle samples, or a standing queue that
+        # the idle samples share): fall back to the spread of the loaded RTTs
+        spread = _spread_path(hops, segments)
+        s_onset, s_iso = find_onset(spread, "loaded")
+        if s_onset is not None:  # else the idle-based findings stand (flat / too few)
+            stats, loaded, onset, isolated = spread, s_onset, s_onset, tuple(s_iso)
+            judgeable = True
     if onset is not None:
         isolated = tuple(i for i in isolated if i < onset.pos or i > onset.pos)
 
@@ -772,10 +841,15 @@ def _margin_factor(margin: float) -> float:
 def _path_quality(f: Findings, onset: Onset) -> float:
     here = f.hops[onset.pos]
     prev = f.hops[onset.prev_pos] if onset.prev_pos is not None else None
-    n = min(here.n_idle, here.n_loaded if onset.kind == "loaded" else here.n_idle)
-    if prev is not None:
-        n = min(n, prev.n_idle)
+    if here.mode == "spread":
+        n = here.n_loaded if prev is None else min(here.n_loaded, prev.n_loaded)
+    else:
+        n = min(here.n_idle, here.n_loaded if onset.kind == "loaded" else here.n_idle)
+        if prev is not None:
+            n = min(n, prev.n_idle)
     q = _sample_factor(n, T.CONF_FULL_SAMPLES) * _margin_factor(onset.margin)
+    if here.mode == "spread":
+        q *= T.CONF_SPREAD_FACTOR  # no idle reference: crowded or too slow cannot be told
     later = onset.confirmed + onset.contradicted
     q *= onset.confirmed / later if later else T.CONF_UNCONFIRMED_FACTOR
     if onset.gradual:
@@ -822,7 +896,12 @@ def _hop_lines(f: Findings) -> list[Evidence]:
     if o is not None:
         here = f.hops[o.pos]
         prev = f.hops[o.prev_pos] if o.prev_pos is not None else None
-        if o.kind == "loaded":
+        if here.mode == "spread":
+            text = (
+                f"RTT to {here.label} swung {fmt_ms(here.loaded_p10 or 0).removesuffix(' ms')}-"
+                f"{fmt_ms(here.loaded_p90 or 0)} under load (a queue; no idle time to compare)"
+            )
+        elif o.kind == "loaded":
             text = (
                 f"RTT to {here.label} rose {fmt_ms(here.idle_p50 or 0)} -> "
                 f"{fmt_ms(here.loaded_p50 or 0)} under load"
@@ -833,7 +912,9 @@ def _hop_lines(f: Findings) -> list[Evidence]:
                 f"{fmt_ms(here.floor_ms or 0)} floor (ranging "
                 f"{fmt_ms(here.idle_lo or 0).removesuffix(' ms')}-{fmt_ms(here.idle_hi or 0)})"
             )
-        if prev is not None and prev.idle_p50 is not None:
+        if prev is not None and prev.mode == "spread" and prev.loaded_p50 is not None:
+            text += f"; {prev.label} steady at {fmt_ms(prev.loaded_p50)}"
+        elif prev is not None and prev.idle_p50 is not None:
             text += f"; {prev.label} steady at {fmt_ms(prev.idle_p50)}"
         out.append(Evidence("hop_rtt", text, o.value_ms))
         later = o.confirmed + o.contradicted

@@ -124,6 +124,14 @@ INFLATION_JITTER_K = 3.0
 # smaller excess is within the jitter of a quiet Wi-Fi link) and 50 % relative.
 CROWD_ABS_MS = 10.0
 CROWD_REL = 0.5
+# Fallback without idle samples (our download never paused): a hop's loaded RTTs must
+# swing (p90 - p10) by max(SPREAD_ABS_MS, INFLATION_REL x the previous hop's floor) to show
+# a varying queue. 10 ms: twice the load threshold, since a spread of a handful of samples
+# also holds scheduling noise of a busy client; a loss-based sender's queue swings by
+# hundreds of ms, a BBR sender's by tens. Needs MIN_SPREAD_SAMPLES loaded samples (p10 and
+# p90 of fewer are the extremes themselves).
+SPREAD_ABS_MS = 10.0
+MIN_SPREAD_SAMPLES = 6
 # A rise is "carried" by a later hop that shows at least half of it (queues add up along
 # the path; later hops' own jitter can hide a little of it).
 CARRY_FRACTION = 0.5
@@ -183,6 +191,8 @@ CONF_UNCONFIRMED_FACTOR = 0.75
 CONF_GRADUAL_FACTOR = 0.6
 # Some hop showed an inflation that later hops did not (contradictory evidence).
 CONF_ISOLATED_FACTOR = 0.75
+# Spread fallback: the segment is located, but crowded and too slow cannot be told apart.
+CONF_SPREAD_FACTOR = 0.85
 # Self-induced inflation although throughput covered the needed bitrate.
 CONF_NO_SHORTFALL_FACTOR = 0.8
 # Two rules for different segments both match: the winner's confidence is scaled by

@@ -120,7 +120,7 @@ class FrameSink:
         self._last_sum: int | None = None
         self._seq = 0
         self._ready_seq = 0
-        self._snapshot: bytes | None = None
+        self._snapshot: tuple[bytes, int, int, int] | None = None
         # Keep ctypes callback objects referenced: libVLC keeps raw pointers to them.
         # python-vlc declares the chroma argument as c_char_p, which hands Python a
         # copy; we need the real pointer to write "RV32" into, hence our own prototype.
@@ -160,6 +160,7 @@ class FrameSink:
         with self._mutex:
             self.width, self.height, self.pitch = w, h, pitch
             self._buf = ctypes.create_string_buffer(pitch * h + 32)
+            self._snapshot = None  # a picture of the old size must never be read as the new
         log.debug("video format %dx%d", w, h)
         return 1  # one picture buffer
 
@@ -192,7 +193,9 @@ class FrameSink:
                 self.distinct_frames += 1
                 self.last_distinct_at = time.monotonic()
             self._seq += 1
-            self._snapshot = raw
+            # The snapshot carries its own geometry: the next format change may
+            # resize the buffer before the consumer reads this picture.
+            self._snapshot = (raw, self.width, self.height, self.pitch)
             self._ready_seq = self._seq
 
     # -- consumer side (GUI thread) ----------------------------------------------
@@ -201,7 +204,8 @@ class FrameSink:
         with self._mutex:
             if self._snapshot is None or self._ready_seq <= after_seq:
                 return None
-            return Frame(self.width, self.height, self.pitch, self._snapshot, self._ready_seq)
+            raw, width, height, pitch = self._snapshot
+            return Frame(width, height, pitch, raw, self._ready_seq)
 
 
 class SilentAudioSink:

@@ -101,6 +101,8 @@ class VideoView(QWidget):
         if frame is None:
             return
         self._seq = frame.seq
+        if len(frame.data) < frame.pitch * frame.height or frame.pitch < frame.width * 4:
+            return  # never let QImage read past the picture's memory
         self._image_bytes = frame.data
         self._image = QImage(
             frame.data, frame.width, frame.height, frame.pitch, QImage.Format.Format_RGB32

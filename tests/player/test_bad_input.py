@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from player.core.model import PlaybackState
 from tests.support.media import make_mp4
+from tests.support.origin import OriginServer, make_self_signed_cert, server_ssl_context
 
 pytestmark = [pytest.mark.gui, pytest.mark.vlc]
 
@@ -53,21 +53,9 @@ def tls_server(tmp_path: Path):  # noqa: ANN201
     """An HTTPS server on loopback whose self-signed certificate nobody trusts."""
     if not shutil.which("openssl"):
         pytest.skip("openssl is not installed")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield f"https://127.0.0.1:{srv.server_address[1]}/video.mp4"
-    srv.shutdown()
-    srv.server_close()
+    cert, key = make_self_signed_cert(tmp_path)
+    with OriginServer(tmp_path, ssl_context=server_ssl_context(cert, key)) as srv:
+        yield srv.url("video.mp4")
 
 
 @pytest.fixture

@@ -1,0 +1,156 @@
+"""The acceptance matrix: ``stallwatch diagnose`` in the client namespace, per scenario.
+
+Every scenario of :func:`tests.testbed.scenarios.default_scenarios` runs ``RUNS`` times
+with a cubic origin, the slow-link ones also ``RUNS`` times with a BBR origin, on one
+topology built for the module (torn down even when a test fails). The test prints the
+confusion matrix (expected segment x verdict) and one line per run, and asserts: at least
+``MIN_ACCURACY`` correct, no ``isp`` verdict where the cause lies elsewhere, no stall in
+the unimpaired run.
+
+Also: the unprivileged run (``nobody``) with ICMP allowed by ``ping_group_range``, and with
+ICMP forbidden (``1 0``), where the report must say which probe method was used and why.
+
+Root only (namespaces, tc); run alone with ``pytest -m netem tests/testbed/test_matrix.py -s``.
+Environment knobs: ``STALLWATCH_MATRIX_RUNS`` (default 3), ``STALLWATCH_MATRIX_DURATION``
+(seconds of playback per run, default 12), ``STALLWATCH_MATRIX_ONLY`` (scenario names).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import scenarios as S
+from .topology import Topology, tools_available
+
+pytestmark = [
+    pytest.mark.netem,
+    pytest.mark.skipif(os.geteuid() != 0, reason="namespace testbed needs root (ip netns, tc)"),
+]
+
+RUNS = int(os.environ.get("STALLWATCH_MATRIX_RUNS", "3"))
+DURATION_S = float(os.environ.get("STALLWATCH_MATRIX_DURATION", "12"))
+ONLY = {n for n in os.environ.get("STALLWATCH_MATRIX_ONLY", "").split(",") if n}
+MIN_ACCURACY = 0.9
+ALL_GROUPS = (0, 2147483647)
+NO_GROUPS = (1, 0)
+
+
+@pytest.fixture(scope="module")
+def testbed() -> Iterator[tuple[Topology, S.Roles]]:
+    ok, why = tools_available()
+    if not ok:
+        pytest.skip(why)
+    topo = S.matrix_topology()
+    try:
+        topo.build()
+        yield topo, S.roles_for(topo)
+    finally:
+        topo.teardown()
+
+
+@pytest.fixture(scope="module")
+def stream_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, S.StreamInfo]:
+    from player.demo_media import ffmpeg_available
+
+    if not ffmpeg_available():
+        pytest.skip("ffmpeg is not installed")
+    d = tmp_path_factory.mktemp("matrix") / "hls"
+    return d, S.make_stream(d)
+
+
+def _print_results(results: list[dict[str, Any]], title: str) -> None:
+    print(f"\n=== {title}: {len(results)} runs ===")
+    for r in results:
+        print(S.result_line(r))
+    print(S.confusion_matrix(results))
+    print(f"accuracy {S.accuracy(results):.1%}; false isp verdicts {len(S.false_isp(results))}")
+
+
+def test_matrix(testbed: tuple[Topology, S.Roles],
+                stream_dir: tuple[Path, S.StreamInfo]) -> None:
+    topo, roles = testbed
+    media, stream = stream_dir
+    topo.set_ping_group_range(roles["client"], *ALL_GROUPS)
+    results: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+    try:
+        for sc in S.default_scenarios():
+            if ONLY and sc.name not in ONLY:
+                continue
+            for cc in sc.ccs:  # cubic and BBR back to back on the same topology
+                for _ in range(RUNS):
+                    r = S.run_scenario(topo, sc, media, cc, DURATION_S, roles=roles,
+                                       stream=stream)
+                    results.append(r)
+                    print(S.result_line(r), flush=True)
+                    if r["report"] is None:
+                        print(f"   rc={r['rc']} stderr: {r['stderr'][-800:]}", flush=True)
+    finally:
+        topo.reset()
+        if results:
+            _print_results(results, f"matrix ({time.monotonic() - t0:.0f} s)")
+    out = os.environ.get("STALLWATCH_MATRIX_JSON")
+    if out:
+        Path(out).write_text(json.dumps(results, indent=1, default=str))
+
+    assert all(r["report"] is not None for r in results), [
+        (r["scenario"], r["rc"], r["stderr"][-300:]) for r in results if r["report"] is None
+    ]
+    wrong_isp = S.false_isp(results)
+    assert not wrong_isp, [(r["scenario"], r["cc"], r["evidence"]) for r in wrong_isp]
+    for r in results:
+        if r["expected"] == "none":
+            assert r["stalls"] == 0, ("unimpaired run stalled", r["report"]["qoe"])
+    assert S.accuracy(results) >= MIN_ACCURACY, S.confusion_matrix(results)
+
+
+def _method_evidence(report: dict[str, Any]) -> str:
+    """Every text in the report that can say how the path was probed."""
+    parts = [json.dumps(report.get("probe") or report.get("path_probe") or {})]
+    parts += [e["text"] for e in report["verdict"].get("evidence", [])]
+    for st in report.get("stalls") or []:
+        parts += [e["text"] for e in (st.get("verdict") or {}).get("evidence", [])]
+    parts.append(json.dumps(report.get("path") or []))
+    parts.append(json.dumps(report.get("fetches") or {}))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("icmp", [True, False], ids=["icmp-allowed", "icmp-forbidden"])
+def test_unprivileged_diagnose(testbed: tuple[Topology, S.Roles],
+                               stream_dir: tuple[Path, S.StreamInfo], icmp: bool) -> None:
+    """``nobody`` runs diagnose through the ISP-access scenario. With ICMP allowed the ISP
+    is named; with ICMP forbidden probing degrades to another method (or to unknown) and
+    the report says so and why."""
+    topo, roles = testbed
+    media, stream = stream_dir
+    client = roles["client"]
+    groups = ALL_GROUPS if icmp else NO_GROUPS
+    topo.set_ping_group_range(client, *groups)
+    try:
+        r = S.run_scenario(topo, S.scenario("isp_access_slow"), media, "cubic", DURATION_S,
+                           roles=roles, stream=stream, unprivileged=True)
+    finally:
+        topo.set_ping_group_range(client, *ALL_GROUPS)
+    print(S.result_line(r))
+    report = r["report"]
+    assert report is not None, (r["rc"], r["stderr"])
+    assert r["got"] != "none" and r["stalls"] > 0
+    probe = report.get("probe") or {}
+    text = _method_evidence(report)
+    print(f"probe method/evidence: {probe or text[:400]}")
+    if icmp:
+        assert r["got"] == "isp", r["evidence"]
+        assert not probe or probe.get("method") == "icmp", probe
+    else:
+        # the next method (UDP / TCP TTL-limited probes) or unknown, with the reason
+        assert r["got"] in ("isp", "unknown"), r["evidence"]
+        assert "ping_group_range" in text or "ICMP not permitted" in text, text[:2000]
+        if probe:
+            assert probe.get("method") in ("udp", "tcp", "none"), probe
