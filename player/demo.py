@@ -24,33 +24,45 @@ log = logging.getLogger(__name__)
 DEMO_SECONDS = 60
 DEMO_SEGMENT_S = 2
 DEMO_VERSION = "v1"  # bump when the generated stream changes
-# The scripted slowdown: (seconds after playback starts, bits/s or None for no limit).
-# 20 s of plenty, a dip below the 720p rendition (2 Mbit/s) for 15 s, a deeper dip
-# below even the lowest rendition (300 kbit/s) for 8 s, then recovery.
-DEFAULT_SCRIPT: tuple[tuple[float, float | None], ...] = (
-    (0.0, 20_000_000),
-    (20.0, 900_000),
-    (35.0, 150_000),
-    (43.0, 20_000_000),
+# The scripted slowdown: (seconds after playback starts, bits/s or None for no limit,
+# seconds the server waits before answering each request). 10 s at 1.2 Mbit/s (the
+# middle rendition fits), 6 s at 700 kbit/s (the player steps down), then the demo
+# server is overloaded: it answers every request 3 s late and sends at 150 kbit/s,
+# below even the lowest rendition, so the buffer drains and playback stalls; the
+# culprit is honestly the server (slow first byte, flat round-trip times). At 45 s it
+# recovers.
+DEFAULT_SCRIPT: tuple[tuple, ...] = (
+    (0.0, 1_200_000, 0.0),
+    (10.0, 700_000, 0.0),
+    (16.0, 150_000, 3.0),
+    (45.0, 20_000_000, 0.0),
 )
-SCRIPT_ENV = "STALLWATCH_DEMO_SCRIPT"  # e.g. "0:none,10:500000" (a hook for tests/demos)
+SCRIPT_ENV = "STALLWATCH_DEMO_SCRIPT"  # e.g. "0:none,10:500000:2" (a hook for tests/demos)
 
 
-def parse_script(text: str) -> tuple[tuple[float, float | None], ...]:
-    """Parse ``"0:none,20:900000"`` into a rate trace; raises ValueError on bad input."""
-    steps: list[tuple[float, float | None]] = []
+def parse_script(text: str) -> tuple[tuple, ...]:
+    """Parse ``"0:none,20:900000:2.5"`` (time:rate[:delay]) into a schedule.
+
+    Raises ValueError on bad input."""
+    steps: list[tuple] = []
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
-        t, _, rate = part.partition(":")
-        bps = None if rate.strip().lower() in ("", "none", "off") else float(rate)
+        fields = part.split(":")
+        if len(fields) not in (2, 3):
+            raise ValueError(f"expected time:rate[:delay], got {part!r}")
+        rate = fields[1].strip().lower()
+        bps = None if rate in ("", "none", "off") else float(rate)
         if bps is not None and bps <= 0:
             raise ValueError(f"rate must be positive: {part!r}")
-        steps.append((float(t), bps))
+        delay = float(fields[2]) if len(fields) == 3 else 0.0
+        if delay < 0:
+            raise ValueError(f"delay must not be negative: {part!r}")
+        steps.append((float(fields[0]), bps, delay))
     if not steps:
         raise ValueError("empty demo script")
-    return tuple(sorted(steps))
+    return tuple(sorted(steps, key=lambda p: p[0]))
 
 
 class Demo:
@@ -59,7 +71,7 @@ class Demo:
     def __init__(
         self,
         root: Path | None = None,
-        script: tuple[tuple[float, float | None], ...] | None = None,
+        script: tuple[tuple, ...] | None = None,
         seconds: int = DEMO_SECONDS,
     ) -> None:
         self.root = root or cache_dir() / f"demo-{DEMO_VERSION}-{seconds}s"
@@ -105,7 +117,7 @@ class Demo:
         """The slowdown hook: replace the script with a fixed rate now."""
         with self._lock:
             if self.server is not None:
-                self.server.set_rate_trace([(0.0, bps)])
+                self.server.set_rate_trace([(0.0, bps, 0.0)])
 
     def stop(self) -> None:
         with self._lock:

@@ -43,6 +43,7 @@ class Prefs:
     show_stats: bool = False  # the statistics panel
     probe_path: bool = True  # hop discovery and RTT probes (diagnostics)
     rdap_lookup: bool = False  # opt-in: ask RDAP for unknown networks' names
+    rdap_url: str = "https://rdap.org/"  # the RDAP service asked when rdap_lookup is on
     org_overrides: dict[str, str] = field(default_factory=dict)
 
     def add_recent(self, source: str) -> None:

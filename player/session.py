@@ -52,7 +52,7 @@ from player.core.model import (
 )
 from player.core.wording import Notice, notice
 from player.net import gateway as gw
-from player.net.path_monitor import PathMonitor, PathSnapshot, host_port
+from player.net.path_monitor import PathMonitor, PathSnapshot, build_namer, host_port
 from player.net.preflight import PreflightResult, preflight
 from player.playback.vlc import EventKind, PlayerEvent, VlcPlayer
 
@@ -74,7 +74,10 @@ HISTORY_SPAN_S = 120.0
 DEVICE_EVERY_S = 1.0  # CPU sampling
 LOADED_WINDOW_S = 30.0  # probe samples this recent count for a stall's verdict
 DEFAULT_SEGMENT_S = 2.0  # ABR's segment length when the playlist does not say
-RECENT_FETCHES = 8  # segment fetches this recent count for throughput / TTFB
+RECENT_FETCHES = 8
+RECENT_MIN = 3
+EVIDENCE_WINDOW_S = 10.0  # fetches finished this long before a stall describe its causes
+INFLIGHT_MIN_S = 1.0  # an unfinished download this old counts as evidence  # segment fetches this recent count for throughput / TTFB
 # The marker the testbed harness waits for (attribution is wired into diagnose).
 ATTRIBUTION_WIRED = True
 
@@ -275,12 +278,15 @@ class Session:
         use_gateway: bool = True,
         probe_path: bool = True,
         show_notices: bool = True,
+        org_overrides: dict[str, str] | None = None,
+        rdap_url: str | None = None,
     ) -> None:
         self.player = player
         self.clock = clock
         self.use_gateway = use_gateway
         self.probe_path = probe_path
         self.show_notices = show_notices
+        self.configure_naming(org_overrides, rdap_url)
         self.events: queue.Queue[SessionEvent] = queue.Queue()
         self._results: queue.Queue[tuple[int, str, PreflightResult]] = queue.Queue()
         self._net_events: queue.Queue[tuple[int, object]] = queue.Queue()
@@ -398,6 +404,15 @@ class Session:
 
     def set_muted(self, muted: bool) -> None:
         self.player.set_muted(muted)
+
+    def configure_naming(self, org_overrides: dict[str, str] | None, rdap_url: str | None) -> None:
+        """The viewer's names for networks and the opt-in RDAP service (next open)."""
+        self._namer_key = (tuple(sorted((org_overrides or {}).items())), rdap_url or "")
+        self._namer = build_namer(org_overrides, rdap_url) if (org_overrides or rdap_url) else None
+
+    @property
+    def pinned_rendition(self) -> int | None:
+        return self._pinned
 
     def pin_rendition(self, index: int | None) -> None:
         """Play only rendition ``index`` (gateway/master order), or None for Auto."""
@@ -564,16 +579,20 @@ class Session:
             self._vlc_gen = -1
 
     def _teardown_media(self, wait: bool = False) -> None:
-        self._stop_player()
+        """Stop the gateway and probes, then libVLC.
+
+        Order matters: libVLC's HLS module blocks ``stop()`` while it reads a stalled
+        segment, so the gateway is told to stop first (it closes VLC's connections at
+        once and VLC's read fails); the slower parts of its shutdown (joining its
+        threads) run in the background unless ``wait``."""
         gateway, path = self.gateway, self.path
         self.gateway = None
         self.path = None
         stops = [s.stop for s in (path, gateway) if s is not None]
-        if not stops:
-            return
         threads = [threading.Thread(target=s, name="stallwatch-teardown", daemon=True) for s in stops]
         for t in threads:
             t.start()
+        self._stop_player()
         if wait:
             for t in threads:
                 t.join(1.0)
@@ -640,7 +659,9 @@ class Session:
             self.per_segment_data = False
         hp = host_port(url)
         if self.probe_path and hp is not None:
-            self.path = PathMonitor(hp[0], hp[1], is_loaded=self._downloading).start()
+            self.path = PathMonitor(
+                hp[0], hp[1], is_loaded=self._downloading, namer=self._namer, namer_key=self._namer_key
+            ).start()
         return mrl
 
     def _downloading(self) -> bool:
@@ -881,7 +902,8 @@ class Session:
                 self._refresh_verdict(self.clock())
             elif isinstance(ev, bh.StallEnded):
                 log.info("stall ended after %.2f s (%s)", ev.duration_s, ev.reason)
-                self._refresh_verdict(self.clock(), final=True)
+                # The verdict stands as made during the stall: evidence gathered after
+                # the recovery describes a healthy network, not the stall.
                 self._stall_track = None
                 if self.state is PlaybackState.STALLED:
                     self._set_state(PlaybackState.PLAYING)
@@ -955,7 +977,11 @@ class Session:
 
     def _fetch_evidence(self, snap: PathSnapshot | None) -> FetchEvidence:
         segs = [f for f in self._fetches if f.kind in (FetchKind.SEGMENT, FetchKind.PROGRESSIVE) and not f.error]
-        recent = segs[-RECENT_FETCHES:]
+        # What happened around the stall matters, not the fast start an hour ago: the
+        # fetches that finished in the last EVIDENCE_WINDOW_S (at least the last few).
+        since = (self._stall_track.started_at if self._stall_track else self.clock()) - EVIDENCE_WINDOW_S
+        recent = [f for f in segs if (f.finished_at or f.started_at) >= since] or segs[-RECENT_MIN:]
+        recent = recent[-RECENT_FETCHES:]
         g = self.gateway
         fe = FetchEvidence()
         for f in recent:
@@ -963,6 +989,7 @@ class Session:
                 fe.ttfb.append(TtfbSample(f.ttfb_ms, None if f.reused_connection else f.connect_ms))
             if f.throughput_bps:
                 fe.throughput_bps.append(f.throughput_bps)
+        self._add_inflight_evidence(fe, recent)
         rend = self._rendition(self._current_rendition)
         if rend is not None:
             fe.needed_bitrate_bps = float(rend.bandwidth)
@@ -977,6 +1004,24 @@ class Session:
             if last.segment is Segment.SERVER or (snap.destination and last.address == snap.destination):
                 fe.server_org = last.org
         return fe
+
+    def _add_inflight_evidence(self, fe: FetchEvidence, recent: list[Fetch]) -> None:
+        """A stalled download has not finished, so no Fetch record exists for it yet:
+        what it shows so far (a first byte still awaited, a slow body) is evidence too."""
+        g = self.gateway
+        if g is None:
+            return
+        now = self.clock()
+        connect = next((f.connect_ms for f in reversed(recent) if f.connect_ms is not None), None)
+        for fl in g.inflight():
+            age = now - fl.started_at
+            if fl.first_byte_at is None and age >= INFLIGHT_MIN_S:
+                # A lower bound on this request's time to first byte.
+                fe.ttfb.append(TtfbSample(age * 1000.0, connect))
+            elif fl.first_byte_at is not None:
+                fe.ttfb.append(TtfbSample((fl.first_byte_at - fl.started_at) * 1000.0, connect))
+                if now - fl.first_byte_at >= INFLIGHT_MIN_S:
+                    fe.throughput_bps.append(fl.received * 8 / (now - fl.first_byte_at))
 
     def _recent_throughput(self) -> float | None:
         tputs = [

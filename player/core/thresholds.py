@@ -40,12 +40,14 @@ FRAME_INTERVAL_WINDOW = 24
 FRAME_INTERVAL_MIN_OBS = 3
 # A freeze with at least this much media buffered is a player glitch (e.g. VLC recreating
 # its video output on a rendition switch: ~1.2 s frozen with a full buffer), not a stall.
-# At a real network stall VLC has drained its ~1 s cache and the coarse playhead adds at
-# most ~1.1 s of apparent buffer, so 3 s separates the two with margin.
-HEALTHY_BUFFER_S = 3.0
+# At a real network stall VLC has drained its cache and the coarse playhead adds at most
+# ~1.1 s of apparent buffer (delivered media counts whole segments only, so it never
+# over-counts), so 2 s separates the two; 3 s misread a switch glitch ~2 s after start,
+# when the player had only two segments, as a stall.
+HEALTHY_BUFFER_S = 2.0
 # A glitch turns into a stall only when the buffer falls clearly lower (hysteresis: one
 # coarse playhead step must not flip a glitch into a stall).
-GLITCH_PROMOTE_BUFFER_S = 1.5
+GLITCH_PROMOTE_BUFFER_S = 1.2
 # New pictures needed to declare a stall over (hysteresis against a lone late frame);
 # at 24 fps two pictures take 83 ms, so the end is still reported within 0.5 s.
 STALL_EXIT_FRAMES = 2

@@ -357,6 +357,11 @@ class Transfer:
 
     # --- info ---------------------------------------------------------------------------
     @property
+    def first_byte_at(self) -> float | None:
+        """Monotonic time the first body byte arrived (None while waiting)."""
+        return self._first_byte_at
+
+    @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
 

@@ -173,6 +173,16 @@ class RenditionSwitched:
     to_index: int
 
 
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A media request VLC is waiting on right now (for evidence during a stall)."""
+
+    kind: FetchKind
+    started_at: float  # monotonic: VLC asked
+    first_byte_at: float | None  # monotonic: the upstream body's first byte, if any yet
+    received: int  # body bytes received from upstream so far
+
+
 @dataclass(slots=True)
 class _Allowed:
     """An upstream URL that this session may fetch, and what it is."""
@@ -533,6 +543,19 @@ class Gateway:
     def set_media_duration(self, seconds: float | None) -> None:
         """Tell the gateway a progressive file's duration (for delivered_media_s)."""
         self._media_duration_s = seconds
+
+    def inflight(self) -> list[InFlight]:
+        """Segment and progressive requests being answered now (oldest first)."""
+        out = []
+        with self._lock:
+            deliveries = list(self._deliveries.values())
+        for d in deliveries:
+            if d.kind not in (FetchKind.SEGMENT, FetchKind.PROGRESSIVE) or d.gone:
+                continue
+            tr = d.transfer
+            first = getattr(tr, "first_byte_at", None) if tr is not None else None
+            out.append(InFlight(d.kind, d.started_at, first, tr.received if tr is not None else 0))
+        return sorted(out, key=lambda f: f.started_at)
 
     def segment_duration_s(self) -> float | None:
         """Median segment duration of the current HLS session (None before playlists)."""

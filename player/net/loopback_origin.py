@@ -166,6 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
         slow = owner._match(path, "slow_first_byte")
         if slow is not None:
             owner._wait(slow.params.get("seconds", 1.0))
+        scripted_delay = owner.current_delay_s()
+        if scripted_delay > 0:
+            owner._wait(scripted_delay)  # an overloaded server: slow to answer
 
         status_fault = owner._match(path, "status")
         if status_fault is not None:
@@ -295,7 +298,7 @@ class OriginServer:
         self.rate_bps: float | None = None
         self.requests: list[tuple[str, str, str | None, int]] = []
         self._faults: list[Fault] = []
-        self._trace: list[tuple[float, float | None]] = []
+        self._trace: list[tuple] = []  # (t_s, bps) or (t_s, bps, first_byte_delay_s)
         self._trace_t0: float | None = None
         self._trace_pending = False
         self._lock = threading.Lock()
@@ -372,10 +375,13 @@ class OriginServer:
         """Absolute URL of ``relpath`` (relative to root) on this server."""
         return f"{self.base_url}/{relpath.lstrip('/')}"
 
-    def set_rate_trace(self, trace: list[tuple[float, float | None]]) -> None:
-        """Bandwidth schedule ``[(t_s, bps), ...]``; before its first point ``rate_bps`` holds."""
+    def set_rate_trace(self, trace: list[tuple]) -> None:
+        """Schedule ``[(t_s, bps), ...]``; before its first point ``rate_bps`` holds.
+
+        A point may carry a third value, a first-byte delay in seconds that every
+        response gets from then on (a server slow to answer), 0 by default."""
         with self._lock:
-            self._trace = sorted(trace)
+            self._trace = sorted(trace, key=lambda p: p[0])
             if self._server is None:
                 self._trace_pending = True
                 self._trace_t0 = None
@@ -387,12 +393,23 @@ class OriginServer:
         rate = self.rate_bps
         if self._trace and self._trace_t0 is not None:
             elapsed = time.monotonic() - self._trace_t0
-            for t, bps in self._trace:
+            for t, bps, *_ in self._trace:
                 if t <= elapsed:
                     rate = bps
                 else:
                     break
         return rate
+
+    def current_delay_s(self) -> float:
+        """The scripted first-byte delay in force now (0 without one)."""
+        delay = 0.0
+        if self._trace and self._trace_t0 is not None:
+            elapsed = time.monotonic() - self._trace_t0
+            for t, _bps, *rest in self._trace:
+                if t > elapsed:
+                    break
+                delay = float(rest[0]) if rest else 0.0
+        return delay
 
     def add_fault(self, pattern: str, kind: str, **params: Any) -> Fault:
         """Inject a fault for paths matching ``pattern`` (see module doc)."""

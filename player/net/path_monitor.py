@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+import requests
+
 from player.core.attribution import ProbeStatus
 from player.core.model import Hop, ProbeSample
 from player.net import naming
@@ -28,7 +30,28 @@ DISCOVERY_TIMEOUT_S = 1.0
 STOP_JOIN_S = 0.5
 THREAD_NAME = "stallwatch-path"
 
-_cache = netpath.PathCache(timeout_s=DISCOVERY_TIMEOUT_S)
+_caches: dict[tuple, netpath.PathCache] = {}
+_caches_lock = threading.Lock()
+
+
+def build_namer(overrides: dict[str, str] | None = None, rdap_url: str | None = None) -> naming.OrgNamer:
+    """The organisation namer for the viewer's settings (RDAP only when opted in)."""
+    session = None
+    if rdap_url:
+        session = requests.Session()
+    return naming.OrgNamer(overrides=dict(overrides or {}), rdap_base_url=rdap_url or None, session=session)
+
+
+def _cache_for(namer: naming.OrgNamer | None, key: tuple) -> netpath.PathCache:
+    """One path cache per naming configuration: paths are discovered once per host."""
+    with _caches_lock:
+        cache = _caches.get(key)
+        if cache is None:
+            kwargs: dict = {"timeout_s": DISCOVERY_TIMEOUT_S}
+            if namer is not None:
+                kwargs["namer"] = namer
+            cache = _caches[key] = netpath.PathCache(**kwargs)
+        return cache
 
 
 @dataclass(slots=True)
@@ -62,12 +85,13 @@ class PathMonitor:
         *,
         is_loaded,  # noqa: ANN001 - Callable[[], bool], called from the probe thread
         namer: naming.OrgNamer | None = None,
+        namer_key: tuple = (),
         interval_s: float = PROBE_INTERVAL_S,
     ) -> None:
         self.host = host
         self.port = port
         self._is_loaded = is_loaded
-        self._namer = namer
+        self._cache = _cache_for(namer, namer_key)
         self._interval_s = interval_s
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -94,7 +118,7 @@ class PathMonitor:
     def _run(self) -> None:
         try:
             netpath.validate_host(self.host)
-            result = _cache.get(self.host, self.port)
+            result = self._cache.get(self.host, self.port)
         except (OSError, ValueError) as exc:
             self._set_status(ProbeStatus.NOT_RUN, f"path discovery failed: {exc}")
             return
@@ -120,7 +144,7 @@ class PathMonitor:
                 method=method,
                 interval_s=self._interval_s,
                 is_loaded=self._is_loaded,
-                on_route_change=lambda: _cache.invalidate(self.host),
+                on_route_change=lambda: self._cache.invalidate(self.host),
             )
             with self._lock:
                 if self._stop.is_set():

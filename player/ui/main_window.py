@@ -8,7 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, pyqtSignal
-from PyQt6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PyQt6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+)
 from PyQt6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -31,15 +39,22 @@ from player.session import (
     Ended,
     EndedEarly,
     MediaInfo,
+    NoticeChanged,
     Opening,
     PlaybackFailed,
+    RenditionsKnown,
     Session,
     SessionEvent,
+    StallBegan,
+    StallFinished,
     StateChanged,
+    StreamNote,
     fmt_time,
 )
 from player.ui.bridge import SessionBridge
 from player.ui.open_url import OpenUrlDialog
+from player.ui.settings_dialog import SettingsDialog
+from player.ui.stats_panel import StatsPanel
 from player.ui.video_view import Overlay, VideoView
 
 log = logging.getLogger(__name__)
@@ -48,6 +63,8 @@ CONTROLS_HIDE_MS = 2000  # fullscreen: hide controls after this long without mou
 SEEK_STEP_S = 5.0
 VOLUME_STEP = 5
 SLIDER_STEPS = 10_000
+TOAST_MS = 5000  # stream notes (retries, missing segments) stay this long
+STATS_REFRESH_TICKS = 5  # refresh the statistics panel every 5 bridge ticks (4 Hz)
 VIDEO_FILTER = (
     "Media (*.mp4 *.m4v *.mkv *.webm *.mov *.avi *.ts *.m2ts *.mpg *.mpeg *.flv *.ogv *.wmv "
     "*.m3u8 *.mpd *.mp3 *.m4a *.ogg *.opus *.flac *.wav);;All files (*)"
@@ -84,7 +101,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.video, 1)
         layout.addWidget(self.controls)
         self.setCentralWidget(central)
+        self.stats_panel = StatsPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.stats_panel)
+        self.stats_panel.hide()
+        self._stats_ticks = 0
+        self._toast_timer = QTimer(self)
+        self._toast_timer.setSingleShot(True)
+        self._toast_timer.timeout.connect(lambda: self.video.set_toast(None))
         self._build_menus()
+        self.apply_prefs()
 
         self._hide_timer = QTimer(self)
         self._hide_timer.setSingleShot(True)
@@ -97,6 +122,9 @@ class MainWindow(QMainWindow):
         self.bridge = SessionBridge(session, self)
         self.bridge.session_event.connect(self._on_session_event)
         self.bridge.ticked.connect(self._refresh_controls)
+        self.bridge.ticked.connect(self._refresh_stats)
+        if self.prefs.show_stats:
+            self.set_stats_visible(True)
         self._refresh_controls()
         self.statusBar().showMessage("Open a video: Ctrl+O for a file, Ctrl+L for a URL, or drop it here.")
 
@@ -166,6 +194,8 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self._action(f, "Play the &Demo", self.play_demo_again)
         f.addSeparator()
+        self._action(f, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        f.addSeparator()
         self._action(f, "&Quit", self.close, "Ctrl+Q")
 
         pb = mb.addMenu("&Playback")
@@ -176,10 +206,17 @@ class MainWindow(QMainWindow):
         self._action(pb, "Volume Up", lambda: self.set_volume(self.prefs.volume + VOLUME_STEP), "Up")
         self._action(pb, "Volume Down", lambda: self.set_volume(self.prefs.volume - VOLUME_STEP), "Down")
         self._action(pb, "Mute", lambda: self.set_muted(not self.prefs.muted), "M")
+        pb.addSeparator()
+        self.quality_menu = pb.addMenu("&Quality")
+        self._fill_quality_menu([])
 
         view = mb.addMenu("&View")
         self._action(view, "&Fullscreen", self.toggle_fullscreen, "F")
         self._action(view, "Leave Fullscreen", self.leave_fullscreen, "Esc")
+        view.addSeparator()
+        self.act_stats = self._action(view, "&Statistics", lambda: self.set_stats_visible(not self.stats_panel.isVisible()), "I")
+        self.act_stats.setCheckable(True)
+        self.stats_panel.visibilityChanged.connect(self.act_stats.setChecked)
         self.view_menu = view
 
         h = mb.addMenu("&Help")
@@ -192,6 +229,7 @@ class MainWindow(QMainWindow):
             return
         self.video.clear_picture()
         self.video.set_notice(None)
+        self.video.set_toast(None)
         self.session.open(source)
         self.prefs.add_recent(source)
         self.prefs_store.save()
@@ -380,6 +418,77 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Finished")
         elif isinstance(ev, MediaInfo):
             self._refresh_controls()
+        elif isinstance(ev, NoticeChanged):
+            self._show_notice(ev)
+        elif isinstance(ev, StreamNote):
+            self.video.set_toast(Overlay(ev.message, kind="info"))
+            self._toast_timer.start(TOAST_MS)
+            self.statusBar().showMessage(ev.message, TOAST_MS * 2)
+        elif isinstance(ev, StallBegan):
+            self.statusBar().showMessage(f"Buffering… (stalled at {fmt_time(self.session.last_position_s)})")
+        elif isinstance(ev, StallFinished):
+            self.statusBar().showMessage(f"Playing again after a {ev.duration_s:.1f} s stall", TOAST_MS)
+        elif isinstance(ev, RenditionsKnown):
+            self._fill_quality_menu(ev.labels)
+
+    def _show_notice(self, ev: NoticeChanged) -> None:
+        if ev.notice is None or not self.prefs.show_notices:
+            self.video.set_notice(None)
+            return
+        self.video.set_notice(Overlay(ev.notice.title, ev.notice.detail, kind="notice"))
+        self.notice_shown.emit(ev.notice.title)
+
+    # -- quality, statistics, settings -----------------------------------------------------------
+    def _fill_quality_menu(self, labels: list[str]) -> None:
+        self.quality_menu.clear()
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        auto = self.quality_menu.addAction("Auto (Stallwatch chooses)")
+        auto.setCheckable(True)
+        auto.setChecked(self.session.pinned_rendition is None)
+        auto.triggered.connect(lambda _c=False: self.session.pin_rendition(None))
+        group.addAction(auto)
+        if not labels:
+            none = self.quality_menu.addAction("(one quality only)")
+            none.setEnabled(False)
+        for i, label in sorted(enumerate(labels), key=lambda x: x[1]):
+            act = self.quality_menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(self.session.pinned_rendition == i)
+            act.triggered.connect(lambda _c=False, idx=i: self.session.pin_rendition(idx))
+            group.addAction(act)
+        self._quality_group = group
+
+    def set_stats_visible(self, visible: bool) -> None:
+        self.stats_panel.setVisible(visible)
+        if self.prefs.show_stats != visible:
+            self.prefs.show_stats = visible
+            self.prefs_store.save()
+        if visible:
+            self.stats_panel.refresh(self.session.stats())
+
+    def _refresh_stats(self) -> None:
+        if not self.stats_panel.isVisible():
+            return
+        self._stats_ticks += 1
+        if self._stats_ticks % STATS_REFRESH_TICKS == 0:
+            self.stats_panel.refresh(self.session.stats())
+
+    def open_settings(self) -> None:
+        dlg = SettingsDialog(self.prefs, self)
+        if dlg.exec():
+            self.prefs_store.save()
+            self.apply_prefs()
+            if not self.prefs.show_notices:
+                self.video.set_notice(None)
+
+    def apply_prefs(self) -> None:
+        """Hand the viewer's settings to the session (path settings apply from the next open)."""
+        self.session.show_notices = self.prefs.show_notices
+        self.session.probe_path = self.prefs.probe_path
+        self.session.configure_naming(
+            self.prefs.org_overrides, self.prefs.rdap_url if self.prefs.rdap_lookup else None
+        )
 
     def show_error(self, title: str, message: str) -> None:
         self.video.set_message(Overlay(title, message, kind="error"))

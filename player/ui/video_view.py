@@ -54,6 +54,7 @@ class VideoView(QWidget):
         self._seq = 0
         self.message: Overlay | None = None  # centre: errors, "opening…"
         self.notice: Overlay | None = None  # top-left: the stall notice
+        self.toast: Overlay | None = None  # bottom: short-lived stream notes
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -77,6 +78,10 @@ class VideoView(QWidget):
 
     def set_notice(self, overlay: Overlay | None) -> None:
         self.notice = overlay
+        self.update()
+
+    def set_toast(self, overlay: Overlay | None) -> None:
+        self.toast = overlay
         self.update()
 
     def has_picture(self) -> bool:
@@ -119,12 +124,14 @@ class VideoView(QWidget):
             p.drawImage(self.video_rect(), self._image)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if self.notice is not None:
-            self._paint_box(p, self.notice, centre=False)
+            self._paint_box(p, self.notice, where="top")
+        if self.toast is not None:
+            self._paint_box(p, self.toast, where="bottom")
         if self.message is not None:
-            self._paint_box(p, self.message, centre=True)
+            self._paint_box(p, self.message, where="centre")
         p.end()
 
-    def _paint_box(self, p: QPainter, ov: Overlay, centre: bool) -> None:
+    def _paint_box(self, p: QPainter, ov: Overlay, where: str) -> None:
         width = min(OVERLAY_MAX_WIDTH, self.width() - 2 * OVERLAY_MARGIN)
         if width <= 40:
             return
@@ -143,9 +150,12 @@ class VideoView(QWidget):
             d_rect = p.boundingRect(QRectF(0, 0, inner, 1000), flags, ov.detail)
         height = t_rect.height() + (d_rect.height() + 6 if ov.detail else 0) + 2 * pad
         box_w = max(t_rect.width(), d_rect.width()) + 2 * pad
-        if centre:
+        if where == "centre":
             x = (self.width() - box_w) / 2
             y = (self.height() - height) / 2
+        elif where == "bottom":
+            x = (self.width() - box_w) / 2
+            y = self.height() - height - OVERLAY_MARGIN
         else:
             x = OVERLAY_MARGIN
             y = OVERLAY_MARGIN

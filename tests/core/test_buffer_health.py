@@ -315,7 +315,7 @@ def test_running_media_clock_ends_a_frames_only_stall() -> None:
 def test_low_frame_rate_stall_uses_the_frame_interval(fps: float) -> None:
     interval = 1.0 / fps
     stall_at = 12.0 + 0.5 * interval
-    tl = Timeline(fps=fps, stalls=[(stall_at, 10.0)], buffer_ahead=lambda t: 2.0)
+    tl = Timeline(fps=fps, stalls=[(stall_at, 10.0)], buffer_ahead=lambda t: 1.0)  # low, not starved
     mon, ev = run(tl, 25.0)
     started = of(ev, StallStarted)
     assert len(started) == 1
