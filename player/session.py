@@ -847,8 +847,11 @@ class Session:
         if now - self._last_device_at >= DEVICE_EVERY_S:
             self._sample_device(now)
         g = self.gateway
-        delivered = g.delivered_until_s() if g is not None else None
+        # For a progressive file the gateway can only estimate media time from bytes
+        # (constant bitrate): too rough to call a freeze a glitch, so it is not used.
+        delivered = g.delivered_until_s() if g is not None and g.mode is not gw.Mode.PROGRESSIVE else None
         sample = BufferSample(
+            starving=g.starving() if g is not None else None,
             at=now,
             playhead_s=t if self.state is not PlaybackState.STARTUP or (t or 0) > 0 else None,
             delivered_media_s=delivered,

@@ -992,6 +992,10 @@ def _other_lines(f: Findings) -> list[Evidence]:
             ProbeStatus.NOT_RUN: "hop probes did not run",
         }[f.probe_status]
         out.append(Evidence("probe", f"{what}: {f.probe_reason}" if f.probe_reason else what))
+    elif f.probe_reason:  # probes ran, but by a fallback method: say which and why
+        out.append(Evidence("probe", f"hop probes degraded: {f.probe_reason}"))
+    if f.probe_status is not ProbeStatus.OK:
+        pass
     elif not f.hop_evidence:
         out.append(Evidence("probe", "too few hop answers to judge RTT inflation"))
     elif f.onset is None and not f.isolated and f.stalling:

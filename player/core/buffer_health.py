@@ -144,6 +144,7 @@ class BufferHealthMonitor:
         # buffer
         self._delivered: float | None = None
         self._buffer_ahead: float | None = None
+        self._starving = False  # the gateway says the player waits on bytes (sample flag)
         # freeze / stall bookkeeping
         self._freeze: _Freeze | None = None
         self._stall: Stall | None = None
@@ -204,7 +205,9 @@ class BufferHealthMonitor:
     def freeze_threshold_s(self) -> float:
         """How long without a new picture counts as a freeze right now."""
         interval = self.frame_interval_s
-        starved = self._buffer_ahead is not None and self._buffer_ahead <= T.STARVED_BUFFER_S
+        starved = self._starving or (
+            self._buffer_ahead is not None and self._buffer_ahead <= T.STARVED_BUFFER_S
+        )
         if interval is None:
             base = T.FREEZE_MIN_S if starved else T.FREEZE_UNKNOWN_RATE_S
         else:
@@ -398,6 +401,7 @@ class BufferHealthMonitor:
         self._playhead = playhead
 
     def _update_buffer(self, sample: BufferSample) -> None:
+        self._starving = bool(sample.starving)
         self._delivered = sample.delivered_media_s
         if sample.delivered_media_s is None or self._playhead is None:
             self._buffer_ahead = None
@@ -533,7 +537,9 @@ class BufferHealthMonitor:
         return events
 
     def _step_startup(self, at: float) -> list[Event]:
-        first_picture = self._frames_seen
+        # libVLC shows the first picture as soon as it is decoded, then may wait for its
+        # cache to fill: playback has started only once a further picture follows.
+        first_picture = self._frames_seen and self._frames >= T.STARTUP_PICTURES
         playhead_moved = (
             not self._frames_seen
             and self._playhead is not None
@@ -594,6 +600,8 @@ class BufferHealthMonitor:
         return T.STALL_EXIT_FRAMES
 
     def _buffer_healthy_for_glitch(self) -> bool:
+        if self._starving:  # the player is waiting for bytes that do not come
+            return False
         return self._buffer_ahead is not None and self._buffer_ahead >= T.HEALTHY_BUFFER_S
 
     def _step_stalled(self, at: float, new_frames: int) -> list[Event]:

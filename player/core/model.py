@@ -108,6 +108,7 @@ class BufferSample:
     ended: bool = False
     bytes_delivered: int = 0  # total bytes handed to the decoder so far
     frames_dropped: int = 0  # cumulative pictures dropped/late (libVLC lost_pictures)
+    starving: bool | None = None  # the gateway: the player waits on a request with no bytes
 
 
 @dataclass(slots=True)

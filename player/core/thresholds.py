@@ -38,6 +38,10 @@ FRAME_TIME_UNCERTAINTY_S = 0.1
 FRAME_INTERVAL_WINDOW = 24
 # Intervals needed before the median is trusted.
 FRAME_INTERVAL_MIN_OBS = 3
+# Distinct pictures that mark the end of startup. libVLC displays the first decoded
+# picture (preroll) and may then hold it while its cache fills; a freeze right after
+# it (seen: 0.55 s with playhead 0) is still startup, not a stall.
+STARTUP_PICTURES = 2
 # A freeze with at least this much media buffered is a player glitch (e.g. VLC recreating
 # its video output on a rendition switch: ~1.2 s frozen with a full buffer), not a stall.
 # At a real network stall VLC has drained its cache and the coarse playhead adds at most

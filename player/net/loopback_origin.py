@@ -207,8 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        pause = owner._match(path, "pause")
-        cut = owner._match(path, "cut")
+        pause = owner._match(path, "pause", consume=False)
+        cut = owner._match(path, "cut", consume=False)
         self._send_body(body, pause, cut)
 
     def _send_simple(self, code: int, path: str, rng: str | None, head: bool) -> None:
@@ -236,12 +236,16 @@ class _Handler(BaseHTTPRequestHandler):
             if owner._stopping.is_set():
                 raise _Aborted
             if pause_at is not None and sent >= pause_at:
-                log.debug("origin: pausing %s at byte %d for %s s", self.path, sent, pause_s)
-                owner._wait(pause_s)
                 pause_at = None
+                if pause is not None and owner._fire(pause):
+                    log.debug("origin: pausing %s at byte %d for %s s", self.path, sent, pause_s)
+                    owner._wait(pause_s)
                 continue
             if cut_at is not None and sent >= cut_at:
-                self._cut()
+                cut_at = None
+                if cut is not None and owner._fire(cut):
+                    self._cut()
+                continue
             limit = min([len(body)] + [m for m in (pause_at, cut_at) if m is not None])
             n = min(CHUNK, limit - sent)
             owner._throttle(n)
@@ -455,12 +459,24 @@ class OriginServer:
     def _record(self, method: str, path: str, rng: str | None, status: int) -> None:
         self.requests.append((method, path, rng, status))
 
-    def _match(self, path: str, kind: str) -> Fault | None:
+    def _match(self, path: str, kind: str, consume: bool = True) -> Fault | None:
+        """The first live fault of ``kind`` for ``path``; ``consume`` uses one of its
+        ``times`` now (pause and cut are consumed only when they fire, so a request
+        that ends before the fault's offset does not use it up)."""
         with self._lock:
             for f in self._faults:
-                if f.kind == kind and fnmatch.fnmatch(path, f.pattern) and f.take():
+                if f.kind != kind or not fnmatch.fnmatch(path, f.pattern):
+                    continue
+                if f.remaining is not None and f.remaining <= 0:
+                    continue
+                if not consume or f.take():
                     return f
         return None
+
+    def _fire(self, fault: Fault) -> bool:
+        """Use one of ``fault``'s times now; False when another request used the last."""
+        with self._lock:
+            return fault.take()
 
     def _resolve(self, path: str) -> Path | None:
         rel = urllib.parse.unquote(path).lstrip("/")

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 # Largest picture we accept from a video track; larger ones are scaled down by VLC.
 MAX_FRAME_W = 3840
 MAX_FRAME_H = 2160
+# Timestamps of distinct pictures kept (~2 min at 30 fps).
+DISTINCT_TIMES_KEPT = 4096
 # Most padding a decoder adds around the visible picture (macroblock alignment).
 MAX_PADDING = 64
 # Bytes of each picture sampled for the "did the picture change" checksum.
@@ -117,6 +120,8 @@ class FrameSink:
         self.frames_displayed = 0  # display callbacks (includes repaints of the same picture)
         self.distinct_frames = 0  # pictures whose content differs from the previous one
         self.last_distinct_at: float | None = None
+        # When each distinct picture appeared (monotonic): the ground truth of freezes.
+        self.distinct_times: deque[float] = deque(maxlen=DISTINCT_TIMES_KEPT)
         self._last_sum: int | None = None
         self._seq = 0
         self._ready_seq = 0
@@ -140,6 +145,7 @@ class FrameSink:
             self.frames_displayed = 0
             self.distinct_frames = 0
             self.last_distinct_at = None
+            self.distinct_times.clear()
             self._last_sum = None
             self._snapshot = None
             self._ready_seq = 0
@@ -192,6 +198,7 @@ class FrameSink:
                 self._last_sum = checksum
                 self.distinct_frames += 1
                 self.last_distinct_at = time.monotonic()
+                self.distinct_times.append(self.last_distinct_at)
             self._seq += 1
             # The snapshot carries its own geometry: the next format change may
             # resize the buffer before the consumer reads this picture.

@@ -139,7 +139,8 @@ def test_startup_time_is_session_start_to_first_picture() -> None:
 def test_slow_startup_is_not_a_stall() -> None:
     mon, ev = run(Timeline(first_frame_at=4.0), 6.0)
     assert not of(ev, StallStarted)
-    assert mon.qoe().startup_s == pytest.approx(4.0)
+    # startup ends with the second picture (the first may be libVLC's preroll)
+    assert mon.qoe().startup_s == pytest.approx(4.0, abs=0.15)
 
 
 # --------------------------------------------------------------------------- stalls
