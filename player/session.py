@@ -727,10 +727,7 @@ class Session:
             if ev.renditions:
                 self._emit(RenditionsKnown(labels=[_rendition_label(r) for r in ev.renditions]))
         elif isinstance(ev, gw.RenditionSwitched):
-            self._current_rendition = ev.to_index
-            rend = self._rendition(ev.to_index)
-            if rend is not None:
-                self.monitor.on_rendition(rend.bandwidth, self.clock())
+            log.debug("rendition %s -> %s at segment %d", ev.from_index, ev.to_index, ev.seq)
         elif isinstance(ev, gw.SegmentMissing):
             self._note(f"A part of the video is missing ({ev.reason}); skipping it.")
         elif isinstance(ev, gw.Resumed):
@@ -859,6 +856,13 @@ class Session:
             frames_dropped=self._frames_dropped,
             bytes_delivered=g.bytes_delivered() if g is not None else 0,
         )
+        if g is not None:
+            cur = g.current_rendition()
+            if cur is not None and cur != self._current_rendition:
+                self._current_rendition = cur
+                rend = self._rendition(cur)
+                if rend is not None:
+                    self.monitor.on_rendition(rend.bandwidth, now)
         self._feed_monitor(self.monitor.feed(sample))
         self._buffer_ahead_s = self.monitor.buffer_ahead_s
         if self._stall_track is not None:

@@ -24,6 +24,7 @@ def main() -> int:
     ap.add_argument("--source", default="demo", help="'demo' or a file/URL")
     ap.add_argument("--at", type=float, default=12.0, help="seconds after start")
     ap.add_argument("--size", default="960x600")
+    ap.add_argument("--stats", action="store_true", help="show the statistics panel")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     from PyQt6.QtCore import QTimer
@@ -43,6 +44,8 @@ def main() -> int:
     window.resize(w, h)
     window.move(40, 40)
     window.show()
+    if args.stats:
+        window.set_stats_visible(True)
     if args.source == "demo":
         window.play_demo_again()
     else:

@@ -435,8 +435,10 @@ class MainWindow(QMainWindow):
         if ev.notice is None or not self.prefs.show_notices:
             self.video.set_notice(None)
             return
+        shown = self.video.notice
         self.video.set_notice(Overlay(ev.notice.title, ev.notice.detail, kind="notice"))
-        self.notice_shown.emit(ev.notice.title)
+        if shown is None or shown.title != ev.notice.title:  # refinements of the same notice: no new shot
+            self.notice_shown.emit(ev.notice.title)
 
     # -- quality, statistics, settings -----------------------------------------------------------
     def _fill_quality_menu(self, labels: list[str]) -> None:

@@ -15,6 +15,7 @@ from player.session import StatsView
 
 GRAPH_WINDOW_S = 120.0
 GRAPH_HEIGHT = 110
+PANEL_MAX_WIDTH = 380
 
 pg.setConfigOptions(antialias=True, background="#111418", foreground="#c8ccd4")
 
@@ -85,7 +86,8 @@ class StatsPanel(QDockWidget):
             outer.addWidget(w)
         outer.addStretch(1)
         self.setWidget(body)
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(300)
+        self.setMaximumWidth(PANEL_MAX_WIDTH)
 
     def refresh(self, s: StatsView) -> None:
         v = self.values

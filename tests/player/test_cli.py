@@ -55,14 +55,24 @@ def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.vlc
 @pytest.mark.gui
-def test_demo_plays_offscreen(demo_cache: Path, tmp_path: Path) -> None:
+def test_demo_shows_a_stall_notice_and_saves_a_screenshot(demo_cache: Path, tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    # The demo's slowdown hook, compressed: 3 s of plenty, then an overloaded server.
+    script = "0:1200000,3:150000:3,40:none"
     r = run_cli(
-        "--demo", "--quit-after", "14", "-v",
-        env={"STALLWATCH_CACHE_DIR": str(demo_cache), "STALLWATCH_CONFIG_DIR": str(tmp_path)},
+        "--demo", "--auto-screenshot", str(shots), "--quit-after", "26", "-v",
+        env={"STALLWATCH_CACHE_DIR": str(demo_cache), "STALLWATCH_CONFIG_DIR": str(tmp_path),
+             "STALLWATCH_DEMO_SCRIPT": script},
         timeout=180,
     )  # fmt: skip
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 0, r.stderr[-3000:]
     assert "playing Stallwatch demo" in r.stderr, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
+    assert "stall started" in r.stderr, r.stderr[-3000:]
     assert (demo_cache / "demo-v1-60s" / "master.m3u8").exists()
     assert len(list((demo_cache / "demo-v1-60s").glob("v*/seg_*.ts"))) == 90  # 3 x 30 segments
+    pngs = sorted(shots.glob("*.png"))
+    assert pngs, "no screenshot was saved when the notice appeared"
+    # The notice names the culprit honestly: the demo's own (overloaded) server.
+    assert any("server" in p.name for p in pngs), [p.name for p in pngs]
+    assert pngs[0].stat().st_size > 5000
