@@ -1,0 +1,76 @@
+"""The statistics panel, the quality menu and the stall notice in the window."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtTest import QTest
+
+from player.ui.settings_dialog import format_overrides, parse_overrides
+
+pytestmark = [pytest.mark.gui, pytest.mark.vlc]
+
+
+def test_stats_panel_shows_numbers_and_live_graphs(harness, origin, hls_master) -> None:  # noqa: ANN001
+    h = harness
+    h.window.open_source(origin.url("hls/master.m3u8"))
+    h.wait(lambda: h.position() > 2.0, 15, "playback")
+    QTest.keyClick(h.window, Qt.Key.Key_I)
+    h.wait(lambda: h.window.stats_panel.isVisible(), 2, "the panel after pressing I")
+    assert h.window.act_stats.isChecked()
+    h.pump(1.5)
+    v = h.window.stats_panel.values
+    assert "of 3" in v["rendition"].text()
+    assert "x" in v["resolution"].text()
+    assert "bit/s" in v["bitrate"].text() and "bit/s" in v["throughput"].text()
+    assert v["buffer"].text().endswith(" s")
+    assert v["host"].text() == "127.0.0.1"
+    assert v["reuse"].text() in ("new", "reused")
+    assert v["ttfb"].text().endswith(" ms")
+    xs, ys = h.window.stats_panel.plots["buffer"].getData()
+    assert xs is not None and len(xs) >= 3 and max(xs) == 0.0
+    QTest.keyClick(h.window, Qt.Key.Key_I)
+    h.wait(lambda: not h.window.stats_panel.isVisible(), 2, "the panel hidden again")
+
+
+def test_quality_menu_pins_a_rendition(harness, origin, hls_master) -> None:  # noqa: ANN001
+    h = harness
+    h.window.open_source(origin.url("hls/master.m3u8"))
+    h.wait(lambda: len(h.window.quality_menu.actions()) == 4, 10, "Auto + 3 renditions in the menu")
+    labels = [a.text() for a in h.window.quality_menu.actions()]
+    assert labels[0].startswith("Auto") and h.window.quality_menu.actions()[0].isChecked()
+    top = next(a for a in h.window.quality_menu.actions() if a.text().startswith("720p"))
+    top.trigger()
+    assert h.session.pinned_rendition == 2
+    origin.requests.clear()
+    h.wait(lambda: sum(1 for r in origin.requests if r[1].endswith(".ts")) >= 2, 15, "more segments")
+    served = [r[1] for r in origin.requests if r[1].endswith(".ts")]
+    assert all(p.startswith("/hls/v2/") for p in served), served
+    assert "(pinned)" in h.session.stats().rendition
+
+
+def test_stall_notice_is_painted_over_the_video(harness, origin) -> None:  # noqa: ANN001
+    from tests.support.media import make_mp4
+
+    clip = make_mp4(origin.root / "stall-notice.mp4", seconds=16)
+    size = clip.stat().st_size
+    origin.rate_bps = int(size * 8 / 16 * 1.25)
+    origin.add_fault("*stall-notice.mp4", "pause", after_bytes=int(size * 0.3), seconds=5.0, times=1)
+    h = harness
+    h.window.open_source(origin.url("stall-notice.mp4"))
+    h.wait(lambda: h.window.video.notice is not None, 20, "a stall notice")
+    notice = h.window.video.notice
+    assert notice.kind == "notice" and notice.title
+    assert not any(ch.isdigit() and "." in notice.title for ch in notice.title.split())  # no addresses
+    shot = h.window.video.grab().toImage()
+    # The notice box is drawn at the top left over the picture: dark translucent box.
+    c = shot.pixelColor(24, 22)  # inside the box, left of the text
+    assert c.red() < 120 and c.green() < 120 and c.blue() < 120
+    h.wait(lambda: h.window.video.notice is None, 20, "the notice to go after the stall")
+
+
+def test_override_lines_round_trip() -> None:
+    mapping, bad = parse_overrides("example-isp.net = My ISP\n# comment\n\n203.0.113.0/24 = Office\nbad line")
+    assert mapping == {"example-isp.net": "My ISP", "203.0.113.0/24": "Office"}
+    assert bad == ["bad line"]
+    assert parse_overrides(format_overrides(mapping))[0] == mapping
