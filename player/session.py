@@ -14,7 +14,6 @@ this same class, so the window's notice and the CLI's verdict never disagree.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -42,7 +41,6 @@ from player.core.model import (
     BufferSample,
     Fetch,
     FetchKind,
-    Hop,
     PlaybackState,
     QoE,
     Segment,
@@ -61,8 +59,6 @@ log = logging.getLogger(__name__)
 # How close to the known end "EndReached" must come to count as a normal end.
 END_TOLERANCE_S = 2.0
 END_TOLERANCE_RATIO = 0.03
-# Bytes read from a local file to tell text and other non-media from media.
-SNIFF_BYTES = 4096
 # If libVLC reports Playing but shows no picture and plays no time for this long
 # while the input is a local file, it cannot decode it.
 NO_PICTURE_TIMEOUT_S = 4.0
@@ -204,48 +200,6 @@ def title_for(source: str) -> str:
 
 def is_url(source: str) -> bool:
     return urlparse(source).scheme in ("http", "https", "rtsp", "rtmp", "mms", "udp", "file")
-
-
-def inspect_file(path: str) -> PreflightResult:
-    """Blocking check of a local file before libVLC sees it (worker thread)."""
-    p = Path(path)
-    name = p.name or path
-    if not p.exists():
-        return PreflightResult(False, "unknown", f"The file {name} does not exist.")
-    if p.is_dir():
-        return PreflightResult(False, "unknown", f"{name} is a folder, not a video file.")
-    if not os.access(p, os.R_OK):
-        return PreflightResult(False, "unknown", f"Stallwatch may not read {name} (permission denied).")
-    try:
-        with p.open("rb") as fh:
-            head = fh.read(SNIFF_BYTES)
-    except OSError as exc:
-        return PreflightResult(False, "unknown", f"Could not read {name}: {exc.strerror or exc}.")
-    if not head:
-        return PreflightResult(False, "unknown", f"{name} is empty, not a video.")
-    if looks_like_text(head):
-        stripped = head.lstrip()
-        if stripped.startswith(b"#EXTM3U"):
-            return PreflightResult(True, "hls", "")
-        if stripped.startswith(b"<?xml") and b"<MPD" in head:
-            return PreflightResult(True, "dash", "")
-        if stripped[:15].lower().startswith((b"<!doctype html", b"<html")):
-            return PreflightResult(False, "unknown", f"{name} is a web page, not a video.")
-        return PreflightResult(False, "unknown", f"{name} is a text file, not a video.")
-    return PreflightResult(True, "progressive", "")
-
-
-def looks_like_text(head: bytes) -> bool:
-    """True when the bytes decode as UTF-8 with no control characters besides whitespace."""
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        # A multi-byte character cut at the sample's end is still text.
-        try:
-            text = head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return all(ch.isprintable() or ch in "\r\n\t\f" for ch in text)
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -601,15 +555,11 @@ class Session:
         try:
             if prepare is not None:
                 source = prepare()
-            parsed = urlparse(source)
-            if parsed.scheme in ("http", "https"):
+            scheme = urlparse(source).scheme
+            if scheme in ("rtsp", "rtmp", "mms", "udp"):
+                result = PreflightResult(True, "unknown", "")  # libVLC handles these itself
+            else:  # http(s), file:// URLs and local paths
                 result = preflight(source, timeout=PREFLIGHT_TIMEOUT_S)
-            elif parsed.scheme == "file":
-                result = inspect_file(unquote(parsed.path))
-            elif parsed.scheme and len(parsed.scheme) > 1:
-                result = PreflightResult(True, "unknown", "")  # rtsp etc.: libVLC handles them
-            else:
-                result = inspect_file(source)
         except Exception as exc:  # a bug in a check must not lose the session
             log.exception("preflight crashed")
             result = PreflightResult(False, "unknown", f"Could not open {title_for(source)}: {exc}")
@@ -1057,15 +1007,3 @@ def _content_length(fetches: list[Fetch]) -> int | None:
 def _rendition_label(r: gw.Rendition) -> str:
     res = f"{r.resolution[1]}p" if r.resolution else f"rendition {r.index + 1}"
     return f"{res} · {r.bandwidth / 1e6:.2f} Mbit/s"
-
-
-def hop_to_json(h: Hop) -> dict:
-    return {
-        "hop": h.hop,
-        "address": h.address,
-        "name": h.name,
-        "org": h.org,
-        "segment": h.segment.value if isinstance(h.segment, Segment) else h.segment,
-        "rtt_idle_ms": None if h.rtt_idle_ms is None else round(h.rtt_idle_ms, 2),
-        "rtt_loaded_ms": None if h.rtt_loaded_ms is None else round(h.rtt_loaded_ms, 2),
-    }

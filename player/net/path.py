@@ -53,7 +53,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from player.core.model import Hop, Segment
+from player import report
+from player.core.model import Hop
 from player.net import naming
 
 log = logging.getLogger(__name__)
@@ -183,15 +184,7 @@ class PathResult:
 
 def hop_to_json(hop: Hop) -> dict:
     """Serialise a :class:`Hop` the way ``diagnose --json`` lists it."""
-    return {
-        "hop": hop.hop,
-        "address": hop.address,
-        "name": hop.name,
-        "org": hop.org,
-        "segment": hop.segment.value if isinstance(hop.segment, Segment) else str(hop.segment),
-        "rtt_idle_ms": hop.rtt_idle_ms,
-        "rtt_loaded_ms": hop.rtt_loaded_ms,
-    }
+    return report.hop_json(hop)
 
 
 class MethodUnavailable(OSError):
