@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,8 @@ def test_demo_shows_a_stall_notice_and_saves_a_screenshot(demo_cache: Path, tmp_
     assert "playing Stallwatch demo" in r.stderr, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
     assert "stall started" in r.stderr, r.stderr[-3000:]
+    # The slowdown first makes our ABR step down to the lowest rendition (~400 kbit/s).
+    assert re.search(r"ABR: segment \d+ -> 400 kbit/s", r.stderr), r.stderr[-3000:]
     assert (demo_cache / "demo-v1-60s" / "master.m3u8").exists()
     assert len(list((demo_cache / "demo-v1-60s").glob("v*/seg_*.ts"))) == 90  # 3 x 30 segments
     pngs = sorted(shots.glob("*.png"))

@@ -102,6 +102,7 @@ def test_pause_freezes_position_and_frames(harness, mp4_file) -> None:  # noqa: 
     h.window.toggle_pause()
     h.wait(lambda: h.position() > pos + 0.3, 5, "resumed playback")
     assert h.player.frames.distinct_frames > frames
+    assert h.session.monitor.stalls == [], "a pause was counted as a stall"
 
 
 @pytest.mark.parametrize("target", [5.0, 1.0])
@@ -112,6 +113,8 @@ def test_seek_lands_within_one_second(harness, mp4_file, target: float) -> None:
     h.session.seek_s(target)
     h.pump(0.6)
     assert abs(h.player.time_s() - target) <= 1.0
+    h.pump(0.6)
+    assert h.session.monitor.stalls == [], "a seek was counted as a stall"
 
 
 def test_keyboard_seek_moves_five_seconds(harness, mp4_file) -> None:  # noqa: ANN001
