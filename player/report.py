@@ -42,6 +42,7 @@ def stall_json(s: Stall) -> dict:
         "duration_s": None if s.duration_s is None else round(s.duration_s, 3),
         "playhead_s": None if s.playhead_s is None else round(s.playhead_s, 3),
         "verdict_after_s": s.verdict_after_s,
+        "named_after_s": s.named_after_s,
         "verdict": verdict_json(s.verdict) or verdict_json(Verdict(Segment.UNKNOWN)),
     }
 
@@ -68,6 +69,7 @@ def to_json(r: SessionReport) -> dict:
         "verdict": verdict_json(r.verdict),
         "path": [hop_json(h) for h in r.path],
         "fetches": r.fetches,
+        "probe": r.probe,
     }
 
 

@@ -473,7 +473,16 @@ class Session:
             played = (self.last_position_s or 0.0) if self.state is PlaybackState.ENDED else 0.0
             played = max(played, self.monitor.time_in(PlaybackState.PLAYING))
         snap = self.path_snapshot()
+        probe = {"status": "not_run", "method": "none", "reason": "", "probe_bytes": 0}
+        if snap is not None:
+            probe = {
+                "status": snap.status.value,
+                "method": snap.method,
+                "reason": snap.reason,
+                "probe_bytes": snap.probe_bytes,
+            }
         return SessionReport(
+            probe=probe,
             url=self.source or "",
             played_s=round(played, 2),
             qoe=q,
@@ -840,6 +849,8 @@ class Session:
 
     def _sample_device(self, now: float) -> None:
         self._last_device_at = now
+        if self.path is not None:
+            self.path.fit_budget(sum(f.bytes for f in self._fetches))
         try:
             self._proc_cpu = self._proc.cpu_percent(interval=None)
             self._sys_cpu = psutil.cpu_percent(interval=None)
@@ -878,6 +889,8 @@ class Session:
         if track.first_verdict_at is None:
             track.first_verdict_at = now
             track.stall.verdict_after_s = round(now - track.started_at, 3)
+        if track.stall.named_after_s is None and verdict.segment not in (Segment.UNKNOWN, Segment.NONE):
+            track.stall.named_after_s = round(now - track.started_at, 3)
         track.stall.verdict = verdict
         self.current_verdict = verdict
         if verdict.segment is not Segment.NONE:

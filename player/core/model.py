@@ -140,6 +140,7 @@ class Stall:
     playhead_s: float | None = None
     verdict: Verdict | None = None
     verdict_after_s: float | None = None  # stall start -> first verdict
+    named_after_s: float | None = None  # stall start -> first verdict naming a segment
 
 
 @dataclass(slots=True)
@@ -164,3 +165,4 @@ class SessionReport:
     verdict: Verdict = field(default_factory=lambda: Verdict(Segment.NONE))
     path: list[Hop] = field(default_factory=list)
     fetches: dict = field(default_factory=dict)  # summary, see session.fetch_summary
+    probe: dict = field(default_factory=dict)  # path probing: status, method, reason, bytes

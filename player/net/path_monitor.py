@@ -25,7 +25,11 @@ from player.net.probes import HopProber
 
 log = logging.getLogger(__name__)
 
-PROBE_INTERVAL_S = 0.5  # ~40 bytes x hops per round: far below 1 % of video bytes
+PROBE_INTERVAL_S = 0.5  # fastest probing: enough loaded samples within ~3 s of a stall
+MAX_PROBE_INTERVAL_S = 4.0  # slowest probing when the video is slow to arrive
+PROBE_BUDGET = 0.008  # probe bytes kept under 0.8 % of video bytes (the limit is 1 %)
+BUDGET_SLOWER = 1.5  # interval factor when over budget
+BUDGET_FASTER = 1.25  # and when well under it
 DISCOVERY_TIMEOUT_S = 1.0
 STOP_JOIN_S = 0.5
 THREAD_NAME = "stallwatch-path"
@@ -160,6 +164,20 @@ class PathMonitor:
             self._reason = reason
         if reason:
             log.info("path to %s: %s (%s)", self.host, status.value, reason)
+
+    def fit_budget(self, video_bytes: int) -> None:
+        """Slow probing down (or back up) so probe bytes stay within PROBE_BUDGET of
+        the video bytes so far; called about once a second by the session."""
+        with self._lock:
+            prober, result = self._prober, self._result
+        if prober is None or video_bytes <= 0:
+            return
+        spent = prober.probe_bytes + (result.probe_bytes if result is not None else 0)
+        ratio = spent / video_bytes
+        if ratio > PROBE_BUDGET:
+            prober.interval_s = min(MAX_PROBE_INTERVAL_S, prober.interval_s * BUDGET_SLOWER)
+        elif ratio < PROBE_BUDGET / 2:
+            prober.interval_s = max(self._interval_s, prober.interval_s / BUDGET_FASTER)
 
     def snapshot(self) -> PathSnapshot:
         with self._lock:

@@ -216,6 +216,8 @@ def preflight(
                 headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
                 allow_redirects=True,
             )
+        except requests.exceptions.ReadTimeout as e:
+            return _slow_answer(url, e, timeout)
         except requests.exceptions.RequestException as e:
             log.info("preflight %s failed: %r", url, e)
             return PreflightResult(False, "unknown", describe_network_error(url, e, timeout))
@@ -236,6 +238,12 @@ def preflight(
                 )
             try:
                 head = _read_head(resp)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as e:
+                if "timed out" in str(e).lower() or isinstance(e, requests.exceptions.ReadTimeout):
+                    return _slow_answer(url, e, timeout, resp.status_code, ctype)
+                return PreflightResult(
+                    False, "unknown", describe_network_error(url, e, timeout), resp.status_code, ctype
+                )
             except requests.exceptions.RequestException as e:
                 return PreflightResult(
                     False,
@@ -251,6 +259,16 @@ def preflight(
     finally:
         if own:
             s.close()
+
+
+def _slow_answer(
+    url: str, exc: BaseException, timeout: float, status: int | None = None, ctype: str = ""
+) -> PreflightResult:
+    """The server took the connection but is slow to answer: that is a congested or
+    overloaded path, not bad input. Let playback start; the buffer model and the
+    attribution judge what happens (the message says why the check was skipped)."""
+    log.info("preflight %s: slow answer (%r); playing anyway", url, exc)
+    return PreflightResult(True, "unknown", describe_network_error(url, exc, timeout), status, ctype)
 
 
 def _read_head(resp: requests.Response) -> bytes:

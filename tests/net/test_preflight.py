@@ -46,10 +46,13 @@ def test_connection_refused() -> None:
     assert not r.ok and r.message == f"The server 127.0.0.1 refused the connection on port {port}."
 
 
-def test_timeout(origin: OriginServer) -> None:
+def test_slow_answer_is_not_bad_input(origin: OriginServer) -> None:
+    # A server that accepts the connection but answers late is congested or overloaded:
+    # playback goes ahead (and the stall, if any, is attributed), with the reason noted.
     origin.add_fault("/clip.mp4", "slow_first_byte", seconds=3)
     r = preflight(origin.url("clip.mp4"), timeout=0.3)
-    assert not r.ok and "127.0.0.1" in r.message and "0.3 s" in r.message
+    assert r.ok and r.kind == "unknown"
+    assert "127.0.0.1" in r.message and "0.3 s" in r.message
 
 
 def test_tls_failure(media_dir: Path, tmp_path: Path) -> None:

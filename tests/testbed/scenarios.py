@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .harness import NOBODY, REPO, UNPRIVILEGED, start_agent
+from .harness import NOBODY, REPO, UNPRIVILEGED, agent_argv, start_agent
 from .harness import _env as agent_env
 from .topology import Link, Node, Topology, reference_topology
 
@@ -56,14 +56,15 @@ STREAM_SECONDS = 40
 STREAM_SEGMENT_S = 2
 
 # --- how hard the scenarios hit ----------------------------------------------------------
-#: a "too slow" link carries this fraction of the lowest rendition: ~0.55 x means a 2 s
-#: segment takes ~3.6 s, so the buffer drains whatever the ABR does.
-SLOW_FACTOR = 0.7
-#: a crowded link would carry the top rendition 1.5 times over on its own ...
-CROWD_LINK_FACTOR = 1.5
+#: a "too slow" link carries this fraction of the lowest rendition: a 2 s segment takes
+#: ~2.4 s (plus probe and header overhead), so the buffer drains whatever the ABR does,
+#: yet playback moves on between stalls (a short run still plays its seconds).
+SLOW_FACTOR = 0.85
+#: a crowded link would carry the top rendition twice over on its own ...
+CROWD_LINK_FACTOR = 2.0
 #: ... but this many neighbours' bulk flows share it (our fair share: 1/(flows+1) of it,
 #: well below the lowest rendition; loss-based flows with full windows take even more).
-CROWD_FLOWS = 10
+CROWD_FLOWS = 6
 #: tbf parameters. ``latency`` bounds the standing queue a full buffer adds; it stays below
 #: the prober's timeout so loaded probes are answered late, not lost. ``burst`` is a couple
 #: of full-size packets (a large burst at a low rate would be a second queue of its own).
@@ -208,7 +209,7 @@ def default_scenarios() -> list[Scenario]:
             "isp_core_crowded", "isp",
             shapes=(Shape("isp_access", "isp_core", CROWD_LINK_FACTOR, "highest"),),
             crowds=(Crowd("isp_neighbour", "subscriber"),),
-            note="core -> access link carries the stream 1.5x, shared with neighbours' flows",
+            note="core -> access link carries the top rendition 2x, shared with neighbours' flows",
         ),
         Scenario(
             "interconnect_slow", "interconnect",
@@ -223,7 +224,7 @@ def default_scenarios() -> list[Scenario]:
         ),
         Scenario(
             "server_app_slow", "server", server_delay_s=SERVER_DELAY_FACTOR,
-            note="origin holds every segment's first byte back 1.5 segment durations",
+            note="origin holds every segment's first byte back 1.25 segment durations",
         ),
         Scenario(
             "server_egress_slow", "server",
@@ -270,7 +271,8 @@ def roles_for(topo: Topology, server: str = "server", **extra: str) -> Roles:
 
     The ISP is the organisation of the router after home (``Node.org``); the video network
     is the server's. Crowding hosts are passed as keywords (``subscriber="x"``) or taken
-    from the reference topology's names when present.
+    from the reference topology's names when present. Node names are roles of their own,
+    so a scenario may also name a node directly (``Shape("isp_access", "agg2", ...)``).
     """
     path = topo.path(topo.client, server)
     if len(path) < 6:
@@ -282,7 +284,8 @@ def roles_for(topo: Topology, server: str = "server", **extra: str) -> Roles:
     between = [n for n in path[2:-1] if n not in isp and n not in video]
     if not isp or not video or not between:
         raise ValueError("path needs ISP routers, a router between networks and server routers")
-    roles = {
+    roles = {n: n for n in topo.nodes}  # a node's own name works as a role too
+    roles |= {
         "client": path[0],
         "home": path[1],
         "isp_access": isp[0],
@@ -358,9 +361,16 @@ def crowding(topo: Topology, roles: Roles, crowds: Sequence[Crowd], seconds: flo
             procs.append(start_agent(topo, receiver, "sink", "--port", str(p),
                                      "--max-seconds", str(seconds + 15)))
             to = topo.addr(receiver, topo.path(receiver, sender)[1])
-            for _ in range(c.flows):
-                procs.append(start_agent(topo, sender, "send", "--to", to, "--port", str(p),
-                                         "--seconds", str(seconds), "--cc", c.cc))
+            argv = agent_argv("send", "--to", to, "--port", str(p), "--seconds", str(seconds),
+                              "--cc", c.cc)
+            senders = [topo.run_in(sender, argv, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True, env=agent_env())
+                       for _ in range(c.flows)]  # started together, then awaited
+            procs.extend(senders)
+            for snd in senders:
+                assert snd.stdout is not None
+                if snd.stdout.readline().strip() != "ready":
+                    raise RuntimeError(f"crowd sender in {sender} did not start")
         yield procs
     finally:
         for proc in reversed(procs):
@@ -478,9 +488,9 @@ def run_scenario(topo: Topology, scenario: Scenario, media_dir: Path, cc: str = 
         "correct": correct,
         "why": why,
         "stalls": len((report or {}).get("stalls") or []),
-        "evidence": top_evidence(report),
+        "evidence": top_evidence(report) or (report or {}).get("error", ""),
         "rc": out["rc"],
-        "stderr": out["stderr"] if report is None or out["rc"] != 0 else "",
+        "stderr": out["stderr"] if report is None or out["rc"] != 0 or "error" in report else "",
         "elapsed_s": round(time.monotonic() - t0, 1),
         "applied": info,
         "report": report,

@@ -12,13 +12,14 @@ ICMP forbidden (``1 0``), where the report must say which probe method was used 
 
 Root only (namespaces, tc); run alone with ``pytest -m netem tests/testbed/test_matrix.py -s``.
 Environment knobs: ``STALLWATCH_MATRIX_RUNS`` (default 3), ``STALLWATCH_MATRIX_DURATION``
-(seconds of playback per run, default 12), ``STALLWATCH_MATRIX_ONLY`` (scenario names).
+(seconds of playback per run, default 8), ``STALLWATCH_MATRIX_ONLY`` (scenario names).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ pytestmark = [
 ]
 
 RUNS = int(os.environ.get("STALLWATCH_MATRIX_RUNS", "3"))
-DURATION_S = float(os.environ.get("STALLWATCH_MATRIX_DURATION", "12"))
+DURATION_S = float(os.environ.get("STALLWATCH_MATRIX_DURATION", "8"))
 ONLY = {n for n in os.environ.get("STALLWATCH_MATRIX_ONLY", "").split(",") if n}
 MIN_ACCURACY = 0.9
 ALL_GROUPS = (0, 2147483647)
@@ -47,12 +48,17 @@ def testbed() -> Iterator[tuple[Topology, S.Roles]]:
     ok, why = tools_available()
     if not ok:
         pytest.skip(why)
+    def _interrupt(*_a: object) -> None:  # SIGTERM (e.g. a CI timeout): still tear down
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _interrupt)
     topo = S.matrix_topology()
     try:
         topo.build()
         yield topo, S.roles_for(topo)
     finally:
         topo.teardown()
+        signal.signal(signal.SIGTERM, old)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +79,7 @@ def _print_results(results: list[dict[str, Any]], title: str) -> None:
     print(f"accuracy {S.accuracy(results):.1%}; false isp verdicts {len(S.false_isp(results))}")
 
 
+@pytest.mark.timeout(3600)
 def test_matrix(testbed: tuple[Topology, S.Roles],
                 stream_dir: tuple[Path, S.StreamInfo]) -> None:
     topo, roles = testbed
@@ -122,6 +129,7 @@ def _method_evidence(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("icmp", [True, False], ids=["icmp-allowed", "icmp-forbidden"])
 def test_unprivileged_diagnose(testbed: tuple[Topology, S.Roles],
                                stream_dir: tuple[Path, S.StreamInfo], icmp: bool) -> None:
