@@ -32,10 +32,10 @@ from tests.testbed import scenarios as S  # noqa: E402
 from tests.testbed.topology import tools_available  # noqa: E402
 
 
-def _latencies(report: dict[str, Any] | None) -> list[float]:
+def _latencies(report: dict[str, Any] | None, field: str = "verdict_after_s") -> list[float]:
     out = []
     for st in (report or {}).get("stalls") or []:
-        v = st.get("verdict_after_s")
+        v = st.get(field)
         if v is not None:
             out.append(float(v))
     return out
@@ -60,11 +60,13 @@ def summarise(results: list[dict[str, Any]]) -> str:
     lines.append(f"{'scenario':<22} {'cc':<5} {'stalls':>6} {'named':>5} {'median':>6} "
                  f"{'worst':>6} {'probe B':>9} {'video B':>10} {'probe/video':>11}")
     all_lat: list[float] = []
+    named_lat: list[float] = []
     ratios: list[float] = []
     for r in results:
         rep = r["report"] or {}
         lat = _latencies(rep)
         all_lat += lat
+        named_lat += _latencies(rep, "named_after_s")
         named, n = _named_share(rep)
         f = rep.get("fetches") or {}
         pb, vb = f.get("probe_bytes"), f.get("bytes")
@@ -78,6 +80,7 @@ def summarise(results: list[dict[str, Any]]) -> str:
         )
     lines.append(f"{'all':<28} {'':>6} {'':>5} {_fmt_s(all_lat)}   probe/video median "
                  f"{statistics.median(ratios):.2%}" if ratios else "")
+    lines.append(f"first verdict that names a segment (named_after_s): median/worst {_fmt_s(named_lat)}")
     lines += ["", "== accuracy =="]
     per: dict[str, list[bool]] = {}
     for r in results:
