@@ -35,7 +35,7 @@ APT_PACKAGES = [
     "libxkbcommon0", "libxkbcommon-x11-0", "libxcb-cursor0", "libxcb-icccm4", "libxcb-image0",
     "libxcb-keysyms1", "libxcb-randr0", "libxcb-render-util0", "libxcb-shape0",
     "libxcb-xinerama0", "libxcb-xkb1", "libxcb-xfixes0", "libx11-xcb1", "fonts-dejavu-core",
-    "iproute2", "iputils-ping", "iputils-tracepath", "iptables", "procps", "util-linux",
+    "iproute2", "iputils-ping", "iputils-tracepath", "procps", "util-linux",
 ]  # fmt: skip
 
 
@@ -104,11 +104,25 @@ def project_hash() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
+def venv_has_pip(py: Path) -> bool:
+    if not py.exists():
+        return False
+    r = subprocess.run(
+        [str(py), "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return r.returncode == 0
+
+
 def ensure_venv() -> Path:
     py = VENV / "bin" / "python"
-    if not py.exists():
-        say("creating the virtual environment .venv/")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    if not venv_has_pip(py):
+        # Also repairs a half-made .venv/ (no pip, or a dangling python): what a plain
+        # `python3 -m venv .venv` leaves behind on Debian/Ubuntu without python3-venv.
+        if VENV.exists():
+            say("rebuilding the incomplete virtual environment .venv/")
+        else:
+            say("creating the virtual environment .venv/")
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     want = project_hash()
     if STAMP.exists() and STAMP.read_text().strip() == want:
         return py

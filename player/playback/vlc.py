@@ -282,6 +282,7 @@ class VlcPlayer:
             em.event_attach(etype, self._on_event)
         self._volume = 80
         self._muted = False
+        self._released = False
 
     # libVLC event thread: enqueue only.
     def _on_event(self, event) -> None:  # noqa: ANN001
@@ -377,6 +378,8 @@ class VlcPlayer:
 
     def latest_frame(self, after_seq: int = 0) -> Frame | None:
         """The newest picture, cropped to the visible size libVLC reports."""
+        if self._released:
+            return None
         frame = self.frames.latest(after_seq)
         if frame is None:
             return None
@@ -429,7 +432,11 @@ class VlcPlayer:
         self.mp.stop()
 
     def release(self) -> None:
+        """Free libVLC. Afterwards every getter returns nothing; calls are ignored."""
+        if self._released:
+            return
         self.stop()
+        self._released = True
         em = self.mp.event_manager()
         for etype in _EVENT_MAP:
             em.event_detach(etype)

@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         self._stats_ticks = 0
         self._toast_timer = QTimer(self)
         self._toast_timer.setSingleShot(True)
-        self._toast_timer.timeout.connect(lambda: self.video.set_toast(None))
+        self._toast_timer.timeout.connect(self._clear_toast)
         self._build_menus()
         self.apply_prefs()
 
@@ -431,6 +431,9 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, RenditionsKnown):
             self._fill_quality_menu(ev.labels)
 
+    def _clear_toast(self) -> None:
+        self.video.set_toast(None)
+
     def _show_notice(self, ev: NoticeChanged) -> None:
         if ev.notice is None or not self.prefs.show_notices:
             self.video.set_notice(None)
@@ -539,7 +542,9 @@ class MainWindow(QMainWindow):
         t0 = time.monotonic()
         QApplication.instance().removeEventFilter(self)
         self.bridge.stop()
+        self.video.stop()  # no more calls into the player: a closing hook releases it
         self._hide_timer.stop()
+        self._toast_timer.stop()
         self.session.close()
         for hook in self._closing_hooks:
             try:

@@ -66,6 +66,10 @@ class VideoView(QWidget):
         self._timer.start(FRAME_POLL_MS)
 
     # -- state ------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop polling for pictures (before the player is released)."""
+        self._timer.stop()
+
     def clear_picture(self) -> None:
         self._image = None
         self._image_bytes = None

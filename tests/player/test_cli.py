@@ -58,10 +58,11 @@ def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.gui
 def test_demo_shows_a_stall_notice_and_saves_a_screenshot(demo_cache: Path, tmp_path: Path) -> None:
     shots = tmp_path / "shots"
-    # The demo's slowdown hook, compressed: 3 s of plenty, then an overloaded server.
-    script = "0:1200000,3:150000:3,40:none"
+    # The demo's slowdown hook, compressed: 4 s of plenty (the ABR steps up), 4 s below
+    # the middle rendition (it steps down), then an overloaded server (a stall).
+    script = "0:2500000,4:700000,8:150000:3,60:none"
     r = run_cli(
-        "--demo", "--auto-screenshot", str(shots), "--quit-after", "26", "-v",
+        "--demo", "--auto-screenshot", str(shots), "--quit-after", "34", "-v",
         env={"STALLWATCH_CACHE_DIR": str(demo_cache), "STALLWATCH_CONFIG_DIR": str(tmp_path),
              "STALLWATCH_DEMO_SCRIPT": script},
         timeout=180,
