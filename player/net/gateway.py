@@ -69,7 +69,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from player.core.model import Fetch, FetchKind
@@ -86,6 +86,7 @@ from player.net.fetch import (
     UpstreamError,
     describe_error,
 )
+from player.net.loopback_http import LoopbackHTTPServer
 from player.net.manifests import ManifestError, MediaPlaylist, MediaSegment, UriRole, Variant
 
 __all__ = [
@@ -292,27 +293,15 @@ def _peer_closed(sock: socket.socket) -> bool:
         return True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        super().__init__((HOST, 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("gateway: connection from %s failed", client_address, exc_info=True)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        t = threading.Thread(
-            target=self.process_request_thread,
-            args=(request, client_address),
-            name=f"{THREAD_PREFIX}-conn-{self.gateway._next_id()}",
-            daemon=True,
+        super().__init__(
+            _Handler,
+            thread_name=lambda: f"{THREAD_PREFIX}-conn-{gateway._next_id()}",
+            track=gateway._track,
+            label="gateway",
         )
-        self.gateway._track(t)
-        t.start()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -40,9 +40,11 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from player.net.loopback_http import LoopbackHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -92,32 +94,20 @@ class _Aborted(Exception):
     """The server is stopping, or a fault cut the connection."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, owner: OriginServer) -> None:
         self.owner = owner
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(
+            _Handler,
+            thread_name=lambda: f"origin-conn-{owner._next_conn_id()}",
+            track=owner._track_thread,
+            label="origin",
+        )
         if owner.ssl_context is not None:
             # handshake later, in the connection's own thread (see _Handler.setup)
             self.socket = owner.ssl_context.wrap_socket(
                 self.socket, server_side=True, do_handshake_on_connect=False
             )
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("origin: connection from %s failed", client_address, exc_info=True)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        t = threading.Thread(
-            target=self.process_request_thread,
-            args=(request, client_address),
-            name=f"origin-conn-{self.owner._next_conn_id()}",
-            daemon=True,
-        )
-        self.owner._track_thread(t)
-        t.start()
 
 
 class _Handler(BaseHTTPRequestHandler):
