@@ -86,7 +86,7 @@ from player.net.fetch import (
     UpstreamError,
     describe_error,
 )
-from player.net.loopback_http import LoopbackHTTPServer
+from player.net.loopback_http import ConnectionRegistry, LoopbackHTTPServer
 from player.net.manifests import ManifestError, MediaPlaylist, MediaSegment, UriRole, Variant
 
 __all__ = [
@@ -296,12 +296,7 @@ def _peer_closed(sock: socket.socket) -> bool:
 class _Server(LoopbackHTTPServer):
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        super().__init__(
-            _Handler,
-            thread_name=lambda: f"{THREAD_PREFIX}-conn-{gateway._next_id()}",
-            track=gateway._track,
-            label="gateway",
-        )
+        super().__init__(_Handler, gateway._registry, "gateway")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -312,14 +307,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.gateway._conn_opened(self.connection)
+        self.server.registry.opened(self.connection)
 
     def finish(self) -> None:
         try:
             super().finish()
         except OSError:
             pass
-        self.server.gateway._conn_closed(self.connection)
+        self.server.registry.closed(self.connection)
 
     def handle(self) -> None:
         try:
@@ -382,8 +377,7 @@ class Gateway:
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
-        self._threads: list[threading.Thread] = []
-        self._conns: set[socket.socket] = set()
+        self._registry = ConnectionRegistry(THREAD_PREFIX)  # threads and VLC's connections
         self._ids = 0
         self._session: _Session | None = None
         self._locked: int | None = None
@@ -411,10 +405,10 @@ class Gateway:
             name=f"{THREAD_PREFIX}-http",
             daemon=True,
         )
-        self._track(t)
+        self._registry.track(t)
         t.start()
         w = threading.Thread(target=self._watch, name=f"{THREAD_PREFIX}-watch", daemon=True)
-        self._track(w)
+        self._registry.track(w)
         w.start()
         log.info("gateway listening on %s:%d", HOST, self.port)
         return self
@@ -426,22 +420,10 @@ class Gateway:
             return
         self._stopping.set()
         self.fetcher.abort_all()  # wakes reads blocked on the origin, cancels backoffs
-        with self._lock:
-            conns = list(self._conns)
-        for c in conns:  # wakes writes blocked on VLC
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._registry.shutdown_connections()  # wakes writes blocked on VLC
         srv.shutdown()
         srv.server_close()
-        deadline = time.monotonic() + STOP_DEADLINE_S
-        with self._lock:
-            threads = list(self._threads)
-        for t in threads:
-            if t is not threading.current_thread():
-                t.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in threads if t.is_alive()]
+        alive = self._registry.join(time.monotonic() + STOP_DEADLINE_S)
         if alive:
             log.warning("gateway threads still running after stop(): %s", alive)
         self.fetcher.close()
@@ -625,24 +607,6 @@ class Gateway:
     # ------------------------------------------------------------------------------------
     # internals: bookkeeping
     # ------------------------------------------------------------------------------------
-    def _next_id(self) -> int:
-        with self._lock:
-            self._ids += 1
-            return self._ids
-
-    def _track(self, t: threading.Thread) -> None:
-        with self._lock:
-            self._threads = [x for x in self._threads if x.is_alive()]
-            self._threads.append(t)
-
-    def _conn_opened(self, c: socket.socket) -> None:
-        with self._lock:
-            self._conns.add(c)
-
-    def _conn_closed(self, c: socket.socket) -> None:
-        with self._lock:
-            self._conns.discard(c)
-
     def _emit(self, event: object) -> None:
         cb = self.on_event
         if cb is None:

@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from player.net.loopback_http import LoopbackHTTPServer
+from player.net.loopback_http import ConnectionRegistry, LoopbackHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,7 @@ class _Aborted(Exception):
 class _Server(LoopbackHTTPServer):
     def __init__(self, owner: OriginServer) -> None:
         self.owner = owner
-        super().__init__(
-            _Handler,
-            thread_name=lambda: f"origin-conn-{owner._next_conn_id()}",
-            track=owner._track_thread,
-            label="origin",
-        )
+        super().__init__(_Handler, owner._registry, "origin")
         if owner.ssl_context is not None:
             # handshake later, in the connection's own thread (see _Handler.setup)
             self.socket = owner.ssl_context.wrap_socket(
@@ -118,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- plumbing -------------------------------------------------------------------
     def setup(self) -> None:
-        self.server.owner._conn_opened(self.request)
+        self.server.registry.opened(self.request)
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(HANDSHAKE_TIMEOUT_S)
             self.request.do_handshake()
@@ -130,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
         except OSError:
             pass
-        self.server.owner._conn_closed(self.connection)
+        self.server.registry.closed(self.connection)
 
     def handle(self) -> None:
         try:
@@ -300,9 +295,7 @@ class OriginServer:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._serve_thread: threading.Thread | None = None
-        self._conns: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._conn_ids = 0
+        self._registry = ConnectionRegistry("origin")  # connection threads and sockets
         self.started_at: float | None = None
 
     # --- lifecycle --------------------------------------------------------------------
@@ -332,20 +325,13 @@ class OriginServer:
             return
         self._stopping.set()
         srv.shutdown()
-        with self._lock:
-            conns = list(self._conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._registry.shutdown_connections()
         srv.server_close()
         deadline = time.monotonic() + JOIN_TIMEOUT_S
-        for t in [self._serve_thread, *self._threads]:
-            if t is not None and t is not threading.current_thread():
-                t.join(max(0.0, deadline - time.monotonic()))
+        if self._serve_thread is not None and self._serve_thread is not threading.current_thread():
+            self._serve_thread.join(max(0.0, deadline - time.monotonic()))
+        self._registry.join(deadline)
         self._server = None
-        self._threads.clear()
 
     def __enter__(self) -> OriginServer:
         return self.start()
@@ -428,24 +414,6 @@ class OriginServer:
         ]
 
     # --- internals used by the handler --------------------------------------------------------
-    def _next_conn_id(self) -> int:
-        with self._lock:
-            self._conn_ids += 1
-            return self._conn_ids
-
-    def _track_thread(self, t: threading.Thread) -> None:
-        with self._lock:
-            self._threads = [x for x in self._threads if x.is_alive()]
-            self._threads.append(t)
-
-    def _conn_opened(self, s: socket.socket) -> None:
-        with self._lock:
-            self._conns.add(s)
-
-    def _conn_closed(self, s: socket.socket) -> None:
-        with self._lock:
-            self._conns.discard(s)
-
     def _record(self, method: str, path: str, rng: str | None, status: int) -> None:
         self.requests.append((method, path, rng, status))
 
