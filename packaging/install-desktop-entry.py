@@ -23,7 +23,7 @@ log = logging.getLogger("install-desktop-entry")
 
 ROOT = Path(__file__).resolve().parent.parent
 DESKTOP_SRC = ROOT / "packaging" / "stallwatch.desktop"
-ICON_DIR = ROOT / "assets" / "icons"
+ICON_DIR = ROOT / "player" / "data" / "icons"
 APP_ID = "stallwatch"
 SIZES = (16, 32, 48, 64, 128, 256, 512)
 

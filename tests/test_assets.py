@@ -16,8 +16,8 @@ from PyQt6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 from PyQt6.QtSvg import QSvgRenderer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SVG = ROOT / "assets" / "icon.svg"
-ICON_DIR = ROOT / "assets" / "icons"
+SVG = ROOT / "player" / "data" / "icon.svg"
+ICON_DIR = ROOT / "player" / "data" / "icons"
 DESKTOP = ROOT / "packaging" / "stallwatch.desktop"
 SIZES = (16, 32, 48, 64, 128, 256, 512)
 

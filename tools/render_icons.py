@@ -26,8 +26,8 @@ from PyQt6.QtSvg import QSvgRenderer  # noqa: E402, TID251
 log = logging.getLogger("render_icons")
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SVG = ROOT / "assets" / "icon.svg"
-DEFAULT_OUT = ROOT / "assets" / "icons"
+DEFAULT_SVG = ROOT / "player" / "data" / "icon.svg"
+DEFAULT_OUT = ROOT / "player" / "data" / "icons"
 SIZES: tuple[int, ...] = (16, 32, 48, 64, 128, 256, 512)
 
 

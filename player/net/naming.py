@@ -45,12 +45,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from player import data
 from player.core.model import Hop, Segment
 
 log = logging.getLogger(__name__)
 
 # --- constants ------------------------------------------------------------------------
-TABLE_PATH = Path(__file__).resolve().parents[2] / "assets" / "isp_names.json"
+TABLE_NAME = "isp_names.json"  # in player/data (package data)
 TABLE_SCHEMA = "stallwatch-isp-names/1"
 TABLE_KINDS = frozenset({"isp", "transit", "cdn", "content", "cloud", "ixp"})
 HOME_ORG = "home"
@@ -201,7 +202,10 @@ class NameTable:
         return cls(entries)
 
     @classmethod
-    def load(cls, path: Path | str = TABLE_PATH) -> NameTable:
+    def load(cls, path: Path | str | None = None) -> NameTable:
+        """The table in ``path``, or the bundled one (package data) when None."""
+        if path is None:
+            return cls.from_dict(json.loads(data.read_text(TABLE_NAME)))
         with open(path, encoding="utf-8") as f:
             return cls.from_dict(json.load(f))
 
@@ -223,7 +227,7 @@ class NameTable:
 def default_table() -> NameTable:
     """The bundled table; an empty table (logged) if the asset is missing or broken."""
     try:
-        return NameTable.load(TABLE_PATH)
+        return NameTable.load()
     except (OSError, ValueError, KeyError) as exc:
         log.warning("ISP name table unavailable (%s): showing domains only", exc)
         return NameTable([])

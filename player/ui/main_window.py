@@ -16,6 +16,7 @@ from PyQt6.QtGui import (
     QDropEvent,
     QIcon,
     QKeySequence,
+    QPixmap,
 )
 from PyQt6.QtWidgets import (
     QApplication,
@@ -32,7 +33,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from player import __version__
+from player import __version__, data
 from player.core.model import PlaybackState
 from player.prefs import PrefsStore
 from player.session import (
@@ -69,7 +70,7 @@ VIDEO_FILTER = (
     "Media (*.mp4 *.m4v *.mkv *.webm *.mov *.avi *.ts *.m2ts *.mpg *.mpeg *.flv *.ogv *.wmv "
     "*.m3u8 *.mpd *.mp3 *.m4a *.ogg *.opus *.flac *.wav);;All files (*)"
 )
-ICON_PATH = Path(__file__).resolve().parents[2] / "assets" / "icon.svg"
+ICON_NAME = "icon.svg"  # package data (player/data)
 
 
 class MainWindow(QMainWindow):
@@ -86,8 +87,12 @@ class MainWindow(QMainWindow):
         self._slider_dragging = False
         self._snapshot = session.snapshot()
         self.setWindowTitle("Stallwatch")
-        if ICON_PATH.exists():
-            self.setWindowIcon(QIcon(str(ICON_PATH)))
+        icon = QIcon()
+        for size in data.ICON_SIZES:
+            pm = QPixmap()
+            if pm.loadFromData(data.read_bytes(data.icon_name(size))):
+                icon.addPixmap(pm)
+        self.setWindowIcon(icon)
         self.resize(960, 600)
         self.setAcceptDrops(True)
 

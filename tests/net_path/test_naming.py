@@ -12,6 +12,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from player import data
 from player.core.model import Hop, Segment
 from player.net import naming
 from player.net.naming import NameTable, OrgNamer, Overrides, classify_path
@@ -21,7 +22,7 @@ TABLE = naming.default_table()
 
 # --- the bundled table ------------------------------------------------------------------
 def test_table_is_large_documented_and_consistent() -> None:
-    raw = json.loads(naming.TABLE_PATH.read_text())
+    raw = json.loads(data.read_text(naming.TABLE_NAME))
     assert raw["schema"] == naming.TABLE_SCHEMA
     assert len(TABLE.entries) >= 100
     for e in TABLE.entries:
