@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 
 from player.core import thresholds as T
 from player.core.model import Fetch
+from player.core.stats import harmonic_mean
+from player.core.units import fmt_bitrate
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,6 @@ class AbrDecision:
     reason: str
     switched: bool = False
     estimate_bps: float | None = None
-
-
-def _fmt_mbps(bps: float) -> str:
-    return f"{bps / 1e6:.2f} Mbit/s"
 
 
 class AbrController:
@@ -164,7 +162,8 @@ class AbrController:
             secs = sum(s.duration_s for s in samples)  # type: ignore[misc]
             window = bits / secs
         else:
-            window = len(samples) / sum(1.0 / s.bps for s in samples)
+            window = harmonic_mean(s.bps for s in samples)
+            assert window is not None  # samples are positive (add_sample)
         return min(window, samples[-1].bps)
 
     def sustained_bps(self) -> float | None:
@@ -176,8 +175,8 @@ class AbrController:
         short = self.estimate_bps()
         if short is None:
             return None
-        samples = self._samples
-        long_hm = len(samples) / sum(1.0 / s.bps for s in samples)
+        long_hm = harmonic_mean(s.bps for s in self._samples)
+        assert long_hm is not None  # estimate_bps found samples
         return min(short, long_hm)
 
     # ------------------------------------------------------------------ decision
@@ -219,9 +218,9 @@ class AbrController:
         if self._startup:
             safe = self._sustainable(est, 1.0 / T.ABR_STARTUP_MARGIN)
             if safe > cur:
-                return cur + 1, f"startup: {_fmt_mbps(est)} measured, stepping up"
+                return cur + 1, f"startup: {fmt_bitrate(est)} measured, stepping up"
             if safe < cur:
-                return safe, f"startup: {_fmt_mbps(est)} measured, stepping down"
+                return safe, f"startup: {fmt_bitrate(est)} measured, stepping down"
             return cur, "startup: keep rendition"
 
         rate = self.bitrates[cur]
@@ -233,7 +232,7 @@ class AbrController:
             if projected < self.reservoir_s and cur > 0:
                 target = min(cur - 1, self._sustainable(est, T.ABR_DOWN_FRACTION))
                 return target, (
-                    f"throughput {_fmt_mbps(est)} below {_fmt_mbps(rate)}; "
+                    f"throughput {fmt_bitrate(est)} below {fmt_bitrate(rate)}; "
                     f"buffer {buffer_s:.1f} s would fall to {max(projected, 0):.1f} s"
                 )
             return cur, f"throughput dip absorbed by a {buffer_s:.1f} s buffer"
@@ -251,7 +250,7 @@ class AbrController:
                 and buffer_s >= needed_buffer
                 and self._since_switch + 1 >= self.dwell_segments
             ):
-                return cur + 1, f"throughput {_fmt_mbps(est)} safely above {_fmt_mbps(nxt)}"
+                return cur + 1, f"throughput {fmt_bitrate(est)} safely above {fmt_bitrate(nxt)}"
         return cur, "steady"
 
 

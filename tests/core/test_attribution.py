@@ -21,15 +21,13 @@ from player.core.attribution import (
     analyse,
     attribute,
     classify_path,
-    fmt_mbps,
-    fmt_ms,
     hop_evidence_from,
     hop_stats,
-    ordinal,
     overall_from_stalls,
     overall_verdict,
 )
 from player.core.model import Evidence, Hop, ProbeSample, Segment, Stall, Verdict
+from player.core.units import fmt_bitrate, fmt_ms, ordinal
 
 # 1 home router, 2-3 the ISP, 4 first hop of the CDN (interconnect side), 5-6 the CDN
 ORGS = ["home", "Verizon", "Verizon", "ExampleCDN", "ExampleCDN", "ExampleCDN"]
@@ -469,15 +467,17 @@ def test_verdict_properties(inp: AttributionInput) -> None:
 
 
 def test_classify_path_home_isp_interconnect_server() -> None:
+    # the one classifier (player.core.path_segments): home ends at the gateway (hop 1);
+    # hops that cannot be placed between two segments are unknown
     hops = [
         HopEvidence(1, None, private=True),
-        HopEvidence(2, None, private=True),  # a second home router
+        HopEvidence(2, None, private=True),  # private past the gateway: the ISP's
         HopEvidence(3, None),  # the ISP's unnamed access router
         HopEvidence(4, "Verizon"),
         HopEvidence(5, None),  # unnamed, between Verizon hops
         HopEvidence(6, "Verizon"),
         HopEvidence(7, "Level3"),  # first hop outside the ISP
-        HopEvidence(8, None),  # transit
+        HopEvidence(8, None),  # between transit and the server's network: cannot tell
         HopEvidence(9, "Netflix"),
         HopEvidence(10, None, is_destination=True),
     ]
@@ -486,13 +486,13 @@ def test_classify_path_home_isp_interconnect_server() -> None:
     assert isp == "Verizon"
     assert segs == [
         S.HOME_NETWORK,
-        S.HOME_NETWORK,
+        S.ISP,
         S.ISP,
         S.ISP,
         S.ISP,
         S.ISP,
         S.INTERCONNECT,
-        S.INTERCONNECT,
+        S.UNKNOWN,
         S.SERVER,
         S.SERVER,
     ]
@@ -541,7 +541,10 @@ def test_hop_evidence_from_model_types() -> None:
     assert ev[0].private and ev[0].segment is Segment.HOME_NETWORK
     assert ev[0].idle_rtt_ms == [1.0] and ev[0].loaded_rtt_ms == [1.5]
     assert not ev[1].has_answers
-    assert ev[2].is_destination and ev[2].idle_rtt_ms == [] and ev[2].segment is None
+    # the path discovery's segments are final (the same classifier, with more facts)
+    assert ev[2].is_destination and ev[2].idle_rtt_ms == [] and ev[2].segment is Segment.UNKNOWN
+    assert [h.segment for h in hop_evidence_from([Hop(1, "100.64.0.1")], [])] == [Segment.UNKNOWN]
+    assert not hop_evidence_from([Hop(1, "100.64.0.1")], [])[0].private  # CGNAT: the ISP's
 
 
 # --------------------------------------------------------------------------- session level
@@ -609,8 +612,8 @@ def test_formatting_helpers() -> None:
         "101st",
     ]
     assert fmt_ms(1.0) == "1 ms" and fmt_ms(0.44) == "0.4 ms" and fmt_ms(310.4) == "310 ms"
-    assert fmt_mbps(0.6e6) == "0.6 Mbit/s" and fmt_mbps(2.5e6) == "2.5 Mbit/s"
-    assert fmt_mbps(25e6) == "25 Mbit/s" and fmt_mbps(64e3) == "64 kbit/s"
+    assert fmt_bitrate(0.6e6) == "0.6 Mbit/s" and fmt_bitrate(2.5e6) == "2.5 Mbit/s"
+    assert fmt_bitrate(25e6) == "25 Mbit/s" and fmt_bitrate(64e3) == "64 kbit/s"
 
 
 def test_json_round_trip_has_rule_and_segment_value() -> None:

@@ -30,22 +30,37 @@ FORBIDDEN = {
 }
 
 
-def _imports(path: Path) -> set[str]:
+MODULES = sorted(CORE.rglob("*.py"))
+
+
+def _modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, in full (relative imports are not used in core)."""
     tree = ast.parse(path.read_text())
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.name}: relative import"
+            if node.module:
+                names.add(node.module)
     return names
 
 
-@pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_imports_nothing_impure(path: Path) -> None:
-    assert not (_imports(path) & FORBIDDEN)
+    imported = _modules(path)
+    assert not ({m.split(".")[0] for m in imported} & FORBIDDEN)
+    ours = {m for m in imported if m == "player" or m.startswith("player.")}
+    outside = {m for m in ours if m != "player.core" and not m.startswith("player.core.")}
+    assert not outside, f"core imports {sorted(outside)} from outside player.core"
     text = path.read_text()
     assert "print(" not in text and "open(" not in text
+
+
+def test_core_is_a_tree_of_packages() -> None:
+    assert len(MODULES) > 10
+    assert all((p.parent / "__init__.py").exists() for p in MODULES)
 
 
 def test_every_threshold_has_a_comment() -> None:

@@ -20,6 +20,7 @@ from player.core.wording import (
     notice_text,
     scrub_addresses,
 )
+from player.core.wording import evidence as say
 
 SURE = 0.85
 SOFT = 0.45
@@ -218,3 +219,41 @@ def test_notice_never_contains_an_ip_address(
     assert n.title
     assert not _has_address(n.title), n.title
     assert not _has_address(n.detail), n.detail
+
+
+# --------------------------------------------------------------------------- evidence lines
+
+
+def test_evidence_lines_in_plain_words() -> None:
+    assert say.hop_label(1, "home", home=True) == "1st hop (home router)"
+    assert say.hop_label(3, None, home=True) == "3rd hop (home network)"
+    assert say.hop_label(2, "Verizon", home=False) == "2nd hop (Verizon)"
+    assert say.hop_label(12, None, home=False) == "12th hop"
+    assert say.rise_line("2nd hop (Verizon)", 8.0, 310.4) == (
+        "RTT to 2nd hop (Verizon) rose 8 ms -> 310 ms under load"
+    )
+    assert say.swing_line("4th hop", 40.0, 220.0) == (
+        "RTT to 4th hop swung 40-220 ms under load (a queue; no idle time to compare)"
+    )
+    assert say.crowded_line("2nd hop", 67.0, 16.0, 28.0, 82.0) == (
+        "RTT to 2nd hop already 67 ms while idle, over a 16 ms floor (ranging 28-82 ms)"
+    )
+    assert say.steady_suffix("1st hop (home router)", 0.44) == (
+        "; 1st hop (home router) steady at 0.4 ms"
+    )
+    assert say.behind_silent_line([], [Segment.ISP, Segment.HOME_NETWORK]) == (
+        "the rise starts behind hops without enough answers: "
+        "the queue may be in your home network or your provider's network"
+    )
+    assert say.throughput_line(0.6e6, 2.5e6) == "throughput 0.6 Mbit/s vs 2.5 Mbit/s needed"
+    assert say.throughput_line(64e3, None) == "throughput 64 kbit/s"
+    assert say.ttfb_line(1800.0, None) == "time to first byte 1800 ms with no RTT measured"
+    assert say.cpu_line(None, None) == ""
+    assert say.cpu_line(97.0, 75.0) == "system CPU 97 %, player CPU 75 % of the machine"
+    assert say.probe_line("not_permitted", "") == "hop probes not permitted"
+    assert say.probe_line("silent", "x") == "no hop answered the probes: x"
+    assert say.interconnect_culprit(None, None) == (
+        "the link between your internet provider and the video's network"
+    )
+    assert say.stalls_note(2, 3) == "2 of 3 stalls point here"
+    assert say.segment_words(Segment.UNKNOWN) == "an unidentified network"

@@ -6,6 +6,7 @@
 - ``playback``: what the session says about a stream (ended early, not a video, notes).
 """
 
+from player.core.wording.errors import ErrorKind
 from player.core.wording.notices import (
     ADJUSTING,
     UNKNOWN_TEXT,
@@ -20,6 +21,7 @@ from player.core.wording.notices import (
 __all__ = [
     "ADJUSTING",
     "UNKNOWN_TEXT",
+    "ErrorKind",
     "Notice",
     "evidence_summary",
     "is_address_literal",

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from player.core import thresholds as T
 from player.core.model import Segment, Verdict
+from player.core.wording.evidence import GENERIC_ISP
 
 ADJUSTING = "Adjusting video for smoother playback."
 UNKNOWN_TEXT = "Playback stalled. We could not tell which part of the network is to blame."
-_GENERIC_ISP = "your internet provider"
 
 # (sure, soft) templates by rule key; {isp} {name} {culprit} are filled in.
 _TEMPLATES: dict[str, tuple[str, str]] = {
@@ -118,7 +118,7 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
     soft = verdict.confidence < T.SOFT_CONFIDENCE
     template = _TEMPLATES[key][1 if soft else 0]
     culprit = _clean_name(verdict.culprit)
-    isp = culprit if culprit and culprit != _GENERIC_ISP else None
+    isp = culprit if culprit and culprit != GENERIC_ISP else None
     text = template
     if "{isp}" in text:
         if isp is None:  # no name: "The network of your internet provider is ..."

@@ -1,0 +1,186 @@
+"""Raw evidence -> :class:`Findings`: everything the rule table looks at (pure)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from player.core import thresholds as T
+from player.core.attribution.hop_stats import HopStats, Onset, find_onset, hop_stats, spread_path
+from player.core.attribution.inputs import AttributionInput, ProbeStatus, classify_path
+from player.core.model import Segment
+from player.core.stats import median
+from player.core.wording import is_address_literal
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """Everything the rule table looks at."""
+
+    stalling: bool
+    probe_status: ProbeStatus
+    probe_reason: str
+    hops: tuple[HopStats, ...]
+    isp_org: str | None
+    hop_evidence: bool  # probes ran and >= 1 hop has enough samples to judge
+    onset: Onset | None  # the decisive (earliest) onset
+    loaded_onset: Onset | None
+    crowded_onset: Onset | None
+    isolated: tuple[int, ...]  # positions of inflation not carried forward
+    ttfb_ms: float | None
+    ttfb_rtt_ms: float | None
+    ttfb_excess_ms: float | None  # unexplained by RTT and path queues
+    n_ttfb: int
+    server_slow: bool
+    server_margin: float
+    throughput_bps: float | None
+    needed_bps: float | None
+    n_throughput: int
+    device_drops: bool
+    cpu_saturated: bool
+    frames_dropped: int
+    frames_displayed: int
+    system_cpu_pct: float | None  # 0..100 of the whole machine
+    player_cpu_pct: float | None  # the player's share of the whole machine, 0..100
+    server_name: str | None
+
+    @property
+    def onset_segment(self) -> Segment | None:
+        return self.onset.segment if self.onset else None
+
+    @property
+    def onset_kind(self) -> str | None:
+        return self.onset.kind if self.onset else None
+
+    @property
+    def shortfall(self) -> bool | None:
+        """Throughput below the needed bitrate (None: not measured)."""
+        if self.throughput_bps is None or self.needed_bps is None:
+            return None
+        return self.throughput_bps < self.needed_bps
+
+    @property
+    def network_cause(self) -> bool:
+        return self.onset is not None or self.server_slow
+
+
+@dataclass(frozen=True, slots=True)
+class _ServerEvidence:
+    ttfb_ms: float | None = None
+    rtt_ms: float | None = None
+    excess_ms: float | None = None
+    n: int = 0
+    slow: bool = False
+    margin: float = 0.0
+
+
+def _server_evidence(inp: AttributionInput, stats: Sequence[HopStats]) -> _ServerEvidence:
+    samples = [s for s in inp.fetch.ttfb if s.ttfb_ms is not None and s.ttfb_ms >= 0]
+    if not samples:
+        return _ServerEvidence()
+    answering = [s for s in stats if s.answered and (s.idle_p50 or s.floor_ms) is not None]
+    if answering:  # idle median, or the floor when every sample was taken under load
+        last = answering[-1]
+        path_rtt = last.idle_p50 if last.idle_p50 is not None else last.floor_ms
+    else:
+        path_rtt = None
+    known = [s.connect_rtt_ms for s in samples if s.connect_rtt_ms is not None]
+    rtt_known = bool(known) or path_rtt is not None
+    rtts = [
+        s.connect_rtt_ms if s.connect_rtt_ms is not None else (path_rtt or 0.0) for s in samples
+    ]
+    ttfb = median(s.ttfb_ms for s in samples)
+    rtt = median(rtts)
+    assert ttfb is not None and rtt is not None
+    queue = max([max(s.delta_ms or 0.0, s.excess_ms or 0.0) for s in stats if s.answered] or [0.0])
+    unexplained = median(s.ttfb_ms - r for s, r in zip(samples, rtts, strict=True))
+    assert unexplained is not None
+    excess = unexplained - queue
+    threshold = max(T.SERVER_TTFB_EXCESS_MS, T.SERVER_TTFB_RTT_FACTOR * rtt)
+    if not rtt_known:  # nothing tells how far the server is: demand much more
+        threshold = max(threshold, T.SERVER_TTFB_NO_RTT_MS)
+    return _ServerEvidence(
+        ttfb_ms=ttfb,
+        rtt_ms=rtt if rtt_known else None,
+        excess_ms=excess,
+        n=len(samples),
+        slow=ttfb >= T.SERVER_TTFB_MIN_MS and excess >= threshold,
+        margin=excess / threshold if threshold > 0 else 0.0,
+    )
+
+
+def _host_name(host: str | None) -> str | None:
+    """A host name for display; an address literal is not a name (None)."""
+    if not host:
+        return None
+    return None if is_address_literal(host) else host
+
+
+def analyse(inp: AttributionInput) -> Findings:
+    """Reduce raw evidence to :class:`Findings` (pure)."""
+    hops = sorted(inp.hops, key=lambda h: h.hop)
+    segments, isp_org = classify_path(hops, inp.isp_org, inp.fetch.server_org)
+    probes_ran = inp.probe_status is ProbeStatus.OK
+    stats = (
+        tuple(hop_stats(h, s) for h, s in zip(hops, segments, strict=True)) if probes_ran else ()
+    )
+    judgeable = any(s.delta_ms is not None or s.excess_ms is not None for s in stats)
+
+    loaded, iso_l = find_onset(stats, "loaded") if judgeable else (None, [])
+    crowded, iso_c = find_onset(stats, "crowded") if judgeable else (None, [])
+    onset = None
+    for cand in (crowded, loaded):  # earliest wins; at a tie "crowded" (external) wins
+        if cand is not None and (onset is None or cand.pos < onset.pos):
+            onset = cand
+    isolated = tuple(sorted(set(iso_l) | set(iso_c)))
+    if onset is None and probes_ran:
+        # nothing found against idle RTTs (too few idle samples, or a standing queue that
+        # the idle samples share): fall back to the spread of the loaded RTTs
+        spread = spread_path(hops, segments)
+        s_onset, s_iso = find_onset(spread, "loaded")
+        if s_onset is not None:  # else the idle-based findings stand (flat / too few)
+            stats, loaded, onset, isolated = spread, s_onset, s_onset, tuple(s_iso)
+            judgeable = True
+    if onset is not None:
+        isolated = tuple(i for i in isolated if i < onset.pos or i > onset.pos)
+
+    server = _server_evidence(inp, stats)
+
+    thr = [b for b in inp.fetch.throughput_bps if b is not None and b > 0 and math.isfinite(b)]
+    dev = inp.device
+    drop_floor = max(T.DEVICE_MIN_DROPPED, T.DEVICE_DROP_FRACTION * max(0, dev.frames_displayed))
+    player_cpu = (
+        dev.process_cpu_pct / max(1, dev.cpu_count) if dev.process_cpu_pct is not None else None
+    )
+    saturated = any(
+        pct is not None and pct >= T.CPU_SATURATED_PCT for pct in (dev.system_cpu_pct, player_cpu)
+    )
+    return Findings(
+        stalling=inp.stalling,
+        probe_status=inp.probe_status,
+        probe_reason=inp.probe_reason,
+        hops=stats,
+        isp_org=isp_org,
+        hop_evidence=probes_ran and judgeable,
+        onset=onset,
+        loaded_onset=loaded,
+        crowded_onset=crowded,
+        isolated=isolated,
+        ttfb_ms=server.ttfb_ms,
+        ttfb_rtt_ms=server.rtt_ms,
+        ttfb_excess_ms=server.excess_ms,
+        n_ttfb=server.n,
+        server_slow=server.slow,
+        server_margin=server.margin,
+        throughput_bps=median(thr),
+        needed_bps=inp.fetch.needed_bitrate_bps,
+        n_throughput=len(thr),
+        device_drops=dev.frames_dropped_healthy >= drop_floor,
+        cpu_saturated=saturated,
+        frames_dropped=dev.frames_dropped_healthy,
+        frames_displayed=dev.frames_displayed,
+        system_cpu_pct=dev.system_cpu_pct,
+        player_cpu_pct=player_cpu,
+        server_name=inp.fetch.server_org or _host_name(inp.fetch.server_host),
+    )

@@ -1,0 +1,153 @@
+"""What attribution is given: the evidence about one stall, as plain dataclasses.
+
+:func:`hop_evidence_from` builds the hop evidence from the shared model types (no address
+leaves it); :func:`classify_path` gives hops without a segment theirs, with the one path
+classifier (:mod:`player.core.path_segments`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from player.core.model import Hop, ProbeSample, Segment
+from player.core.path_segments import HOME_ORG, HopFacts, classify_segments, is_home_address
+
+__all__ = [
+    "HOME_ORG",
+    "AttributionInput",
+    "DeviceEvidence",
+    "FetchEvidence",
+    "HopEvidence",
+    "ProbeStatus",
+    "TtfbSample",
+    "classify_path",
+    "hop_evidence_from",
+]
+
+
+class ProbeStatus(StrEnum):
+    """Whether hop probing produced evidence."""
+
+    OK = "ok"
+    NOT_PERMITTED = "not_permitted"
+    SILENT = "silent"  # probes sent, no hop answered
+    NOT_RUN = "not_run"
+
+
+@dataclass(slots=True)
+class HopEvidence:
+    """Probe results of one hop on the path to the media host."""
+
+    hop: int  # 1-based TTL
+    org: str | None = None  # organisation display name, "home" for the LAN, None unknown
+    segment: Segment | None = None  # None: derived by classify_path()
+    private: bool = False  # a home address (path_segments.is_home_address)
+    idle_rtt_ms: list[float] = field(default_factory=list)
+    loaded_rtt_ms: list[float] = field(default_factory=list)
+    answered: bool | None = None  # None: derived from the samples
+    baseline_rtt_ms: float | None = None  # lowest RTT from before playback / history
+    is_destination: bool = False  # the media server itself
+
+    @property
+    def has_answers(self) -> bool:
+        """True when the hop answered at least once."""
+        if self.answered is not None:
+            return self.answered and bool(self.idle_rtt_ms or self.loaded_rtt_ms)
+        return bool(self.idle_rtt_ms or self.loaded_rtt_ms)
+
+    def facts(self) -> HopFacts:
+        """This hop as the path classifier's input."""
+        return HopFacts(
+            hop=self.hop,
+            org=self.org,
+            answered=self.answered if self.answered is not None else self.has_answers,
+            home_address=self.private,
+            is_destination=self.is_destination,
+            segment=self.segment,
+        )
+
+
+@dataclass(slots=True)
+class TtfbSample:
+    """Time to first byte of one request and the TCP connect RTT (None if reused)."""
+
+    ttfb_ms: float
+    connect_rtt_ms: float | None = None
+
+
+@dataclass(slots=True)
+class FetchEvidence:
+    """What the gateway's fetches say."""
+
+    ttfb: list[TtfbSample] = field(default_factory=list)
+    throughput_bps: list[float] = field(default_factory=list)
+    needed_bitrate_bps: float | None = None  # bitrate of the rendition being played
+    server_org: str | None = None
+    server_host: str | None = None
+
+
+@dataclass(slots=True)
+class DeviceEvidence:
+    """What this computer says."""
+
+    frames_dropped_healthy: int = 0  # dropped/late pictures while the buffer was healthy
+    frames_displayed: int = 0
+    process_cpu_pct: float | None = None  # psutil style: 100 = one core
+    system_cpu_pct: float | None = None  # 0..100 of the whole machine
+    cpu_count: int = 1
+
+
+@dataclass(slots=True)
+class AttributionInput:
+    """All the evidence about one stall (or the session so far)."""
+
+    hops: list[HopEvidence] = field(default_factory=list)
+    probe_status: ProbeStatus = ProbeStatus.NOT_RUN
+    probe_reason: str = ""
+    fetch: FetchEvidence = field(default_factory=FetchEvidence)
+    device: DeviceEvidence = field(default_factory=DeviceEvidence)
+    stalling: bool = True
+    isp_org: str | None = None  # override (settings); else the first named ISP hop
+
+
+def classify_path(
+    hops: Sequence[HopEvidence], isp_org: str | None = None, server_org: str | None = None
+) -> tuple[list[Segment], str | None]:
+    """Segment of every hop (an explicit ``hop.segment`` wins) and the ISP's org name.
+
+    The rules are :func:`player.core.path_segments.classify_segments`'s; evidence carries
+    no addresses, so the home network is the first hop when it is private or "home".
+    """
+    result = classify_segments([h.facts() for h in hops], server_org=server_org, isp_org=isp_org)
+    return result.segments, result.isp_org
+
+
+def hop_evidence_from(
+    hops: Sequence[Hop], samples: Iterable[ProbeSample], destination: str | None = None
+) -> list[HopEvidence]:
+    """Build :class:`HopEvidence` from the shared model types (no IPs leave this function).
+
+    The hops' segments are the path discovery's (the same classifier, with the addresses
+    and the default gateway it knew): they are kept as they are, ``unknown`` included.
+    """
+    idle: dict[int, list[float]] = {}
+    loaded: dict[int, list[float]] = {}
+    for s in samples:
+        if s.rtt_ms is None:
+            continue
+        (loaded if s.loaded else idle).setdefault(s.hop, []).append(s.rtt_ms)
+    return [
+        HopEvidence(
+            hop=h.hop,
+            org=h.org,
+            segment=h.segment,
+            private=is_home_address(h.address),
+            idle_rtt_ms=idle.get(h.hop, []),
+            loaded_rtt_ms=loaded.get(h.hop, []),
+            answered=h.address is not None,
+            is_destination=destination is not None and h.address == destination,
+        )
+        for h in sorted(hops, key=lambda x: x.hop)
+    ]

@@ -1,0 +1,94 @@
+"""Which evidence lines a verdict shows, and in which order (the words: wording.evidence)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from player.core.attribution.findings import Findings
+from player.core.attribution.inputs import ProbeStatus
+from player.core.model import Evidence, Segment
+from player.core.wording import evidence as say
+
+# evidence kinds shown first, by the verdict's segment
+LEAD_KINDS = {
+    Segment.HOME_NETWORK: ("hop_rtt", "path", "throughput"),
+    Segment.ISP: ("hop_rtt", "path", "throughput"),
+    Segment.INTERCONNECT: ("hop_rtt", "path", "throughput"),
+    Segment.SERVER: ("ttfb", "hop_rtt", "path"),
+    Segment.DEVICE: ("frames", "cpu"),
+    Segment.UNKNOWN: ("hop_rtt", "probe", "path", "ttfb", "throughput"),
+    Segment.NONE: (),
+}
+
+
+def _onset_lines(f: Findings) -> list[Evidence]:
+    o = f.onset
+    if o is None:
+        return []
+    here = f.hops[o.pos]
+    prev = f.hops[o.prev_pos] if o.prev_pos is not None else None
+    if here.mode == "spread":
+        text = say.swing_line(here.label, here.loaded_p10 or 0, here.loaded_p90 or 0)
+    elif o.kind == "loaded":
+        text = say.rise_line(here.label, here.idle_p50 or 0, here.loaded_p50 or 0)
+    else:
+        text = say.crowded_line(
+            here.label, here.idle_p50 or 0, here.floor_ms or 0, here.idle_lo or 0, here.idle_hi or 0
+        )
+    if prev is not None and prev.mode == "spread" and prev.loaded_p50 is not None:
+        text += say.steady_suffix(prev.label, prev.loaded_p50)
+    elif prev is not None and prev.idle_p50 is not None:
+        text += say.steady_suffix(prev.label, prev.idle_p50)
+    out = [Evidence("hop_rtt", text, o.value_ms)]
+    later = o.confirmed + o.contradicted
+    if later:
+        out.append(Evidence("path", say.carried_line(o.confirmed, later), float(o.confirmed)))
+    if o.segment is None:
+        silent = [
+            f.hops[k].label
+            for k in range((o.prev_pos or -1) + 1, o.pos)
+            if not (f.hops[k].delta_ms is not None or f.hops[k].excess_ms is not None)
+        ]
+        out.append(Evidence("path", say.behind_silent_line(silent, o.segments)))
+    return out
+
+
+def hop_lines(f: Findings) -> list[Evidence]:
+    """The onset (or why it cannot be placed) and the isolated slow routers."""
+    out = _onset_lines(f)
+    for pos in f.isolated:
+        s = f.hops[pos]
+        text = say.isolated_line(s.label, s.idle_p50 or 0, s.loaded_p50 or 0)
+        out.append(Evidence("hop_rtt", text, s.delta_ms))
+    return out
+
+
+def other_lines(f: Findings) -> list[Evidence]:
+    """Throughput, first byte, device and what the probes could (not) do."""
+    out: list[Evidence] = []
+    if f.throughput_bps is not None:
+        text = say.throughput_line(f.throughput_bps, f.needed_bps)
+        out.append(Evidence("throughput", text, f.throughput_bps))
+    if f.ttfb_ms is not None:
+        out.append(Evidence("ttfb", say.ttfb_line(f.ttfb_ms, f.ttfb_rtt_ms), f.ttfb_ms))
+    if f.frames_dropped:
+        out.append(Evidence("frames", say.frames_line(f.frames_dropped), float(f.frames_dropped)))
+    cpu = say.cpu_line(f.system_cpu_pct, f.player_cpu_pct)
+    if cpu:
+        out.append(Evidence("cpu", cpu))
+    if f.probe_status is not ProbeStatus.OK:
+        out.append(Evidence("probe", say.probe_line(f.probe_status, f.probe_reason)))
+        return out
+    if f.probe_reason:  # probes ran, but by a fallback method: say which and why
+        out.append(Evidence("probe", say.probe_degraded_line(f.probe_reason)))
+    if not f.hop_evidence:
+        out.append(Evidence("probe", say.TOO_FEW_ANSWERS))
+    elif f.onset is None and not f.isolated and f.stalling:
+        out.append(Evidence("hop_rtt", say.FLAT_PATH))
+    return out
+
+
+def order(lines: list[Evidence], first_kinds: Sequence[str]) -> list[Evidence]:
+    """``lines`` with the kinds in ``first_kinds`` first, in that order (stable)."""
+    rank = {k: i for i, k in enumerate(first_kinds)}
+    return sorted(lines, key=lambda e: rank.get(e.kind, len(rank)))

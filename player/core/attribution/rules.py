@@ -1,0 +1,149 @@
+"""The rule table: explicit rows ``condition -> segment, base confidence, message key``.
+
+Every row is evaluated on the :class:`~player.core.attribution.findings.Findings`; the
+rows naming a segment compete (see ``verdict.py``), the ``unknown`` rows are fallbacks
+used only when none of them matched. A row's key is also its wording template's key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from player.core import thresholds as T
+from player.core.attribution.findings import Findings
+from player.core.model import Segment
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row of the table: when ``condition`` holds, blame ``segment``."""
+
+    key: str  # also the wording template key
+    segment: Segment
+    base: float  # confidence before sample-count / margin scaling
+    condition: Callable[[Findings], bool]
+    doc: str
+
+
+def _path(seg: Segment, kind: str) -> Callable[[Findings], bool]:
+    def cond(f: Findings) -> bool:
+        return f.stalling and f.onset_segment is seg and f.onset_kind == kind
+
+    return cond
+
+
+def _row(key: str, segment: Segment, condition: Callable[[Findings], bool], doc: str) -> Rule:
+    """A table row whose base confidence lives in thresholds.RULE_BASE_CONFIDENCE."""
+    return Rule(key, segment, T.RULE_BASE_CONFIDENCE[key], condition, doc)
+
+
+def _device_ok(f: Findings) -> bool:
+    # during a stall a located network cause is the better explanation of an empty
+    # buffer; device trouble is then only mentioned in the evidence
+    return not (f.stalling and f.network_cause)
+
+
+RULES: tuple[Rule, ...] = (
+    _row(
+        "device_drops_cpu",
+        Segment.DEVICE,
+        lambda f: f.device_drops and f.cpu_saturated and _device_ok(f),
+        "pictures dropped with a healthy buffer and the CPU saturated",
+    ),
+    _row(
+        "device_drops",
+        Segment.DEVICE,
+        lambda f: f.device_drops and not f.cpu_saturated and _device_ok(f),
+        "pictures dropped with a healthy buffer",
+    ),
+    _row(
+        "home_crowded",
+        Segment.HOME_NETWORK,
+        _path(Segment.HOME_NETWORK, "crowded"),
+        "first hop (home router) already inflated while idle",
+    ),
+    _row(
+        "home_slow",
+        Segment.HOME_NETWORK,
+        _path(Segment.HOME_NETWORK, "loaded"),
+        "first hop (home router) inflates under our load",
+    ),
+    _row(
+        "isp_crowded",
+        Segment.ISP,
+        _path(Segment.ISP, "crowded"),
+        "first inflated hop is the ISP's, inflated while idle",
+    ),
+    _row(
+        "isp_slow",
+        Segment.ISP,
+        _path(Segment.ISP, "loaded"),
+        "first inflated hop is the ISP's, inflated only under our load",
+    ),
+    _row(
+        "interconnect_crowded",
+        Segment.INTERCONNECT,
+        _path(Segment.INTERCONNECT, "crowded"),
+        "first inflated hop is past the ISP's border, inflated while idle",
+    ),
+    _row(
+        "interconnect_slow",
+        Segment.INTERCONNECT,
+        _path(Segment.INTERCONNECT, "loaded"),
+        "first inflated hop is past the ISP's border, inflated under our load",
+    ),
+    _row(
+        "server_path",
+        Segment.SERVER,
+        lambda f: f.stalling and f.onset_segment is Segment.SERVER,
+        "inflation confined to the server's own hops",
+    ),
+    _row(
+        "server_ttfb",
+        Segment.SERVER,
+        lambda f: f.stalling and f.server_slow,
+        "slow first byte, far above the connect RTT and any path queue",
+    ),
+    _row(
+        "device_cpu",
+        Segment.DEVICE,
+        lambda f: f.stalling and f.cpu_saturated and not f.device_drops and not f.network_cause,
+        "CPU saturated during the stall, no network cause found",
+    ),
+    # ---- fallbacks: only when no row above matched
+    _row(
+        "unknown_conflict",
+        Segment.UNKNOWN,
+        lambda f: False,
+        "two segments explain the stall about equally well (chosen by conflict resolution)",
+    ),
+    _row(
+        "unknown_ambiguous",
+        Segment.UNKNOWN,
+        lambda f: f.stalling and f.onset is not None and f.onset_segment is None,
+        "inflation starts behind a silent hop that separates two segments",
+    ),
+    _row(
+        "unknown_inconsistent",
+        Segment.UNKNOWN,
+        lambda f: f.stalling and f.onset is None and bool(f.isolated),
+        "inflation at a hop that later hops do not show",
+    ),
+    _row(
+        "unknown_no_probes",
+        Segment.UNKNOWN,
+        lambda f: f.stalling and not f.hop_evidence,
+        "no hop evidence (probes not permitted, silent or not run)",
+    ),
+    _row(
+        "unknown_flat",
+        Segment.UNKNOWN,
+        lambda f: f.stalling and f.hop_evidence and not f.network_cause,
+        "hops answered but none inflated, first byte not slow",
+    ),
+    _row("none", Segment.NONE, lambda f: not f.stalling, "no stall: nothing to blame"),
+)
+RULES_BY_KEY = {r.key: r for r in RULES}
+# the segments a verdict can name; rows of the other segments are fallbacks
+NAMED = (Segment.DEVICE, Segment.HOME_NETWORK, Segment.ISP, Segment.INTERCONNECT, Segment.SERVER)

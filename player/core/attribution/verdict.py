@@ -1,0 +1,136 @@
+"""The verdict: the best-scoring row with its culprit and evidence; a session's overall one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from player.core import thresholds as T
+from player.core.attribution.confidence import cap, score
+from player.core.attribution.findings import Findings, analyse
+from player.core.attribution.inputs import AttributionInput
+from player.core.attribution.lines import LEAD_KINDS, hop_lines, order, other_lines
+from player.core.attribution.rules import NAMED, RULES, RULES_BY_KEY, Rule
+from player.core.model import Evidence, Segment, Stall, Verdict
+from player.core.wording import evidence as say
+from player.core.wording import notice_text
+
+log = logging.getLogger(__name__)
+
+
+def culprit(rule: Rule, f: Findings) -> str | None:
+    """Who is to blame, in words ("Verizon", "your home network"); None for unknown/none."""
+    seg = rule.segment
+    if seg is Segment.HOME_NETWORK:
+        return say.HOME_CULPRIT
+    if seg is Segment.DEVICE:
+        return say.DEVICE_CULPRIT
+    if seg is Segment.ISP:
+        return say.isp_culprit(f.isp_org)
+    if seg is Segment.INTERCONNECT:
+        assert f.onset is not None
+        return say.interconnect_culprit(f.isp_org, f.hops[f.onset.pos].org or f.server_name)
+    if seg is Segment.SERVER:
+        return say.server_culprit(f.server_name)
+    return None
+
+
+def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
+    """Evaluate the rule table on ``inp`` and return the verdict with evidence lines.
+
+    ``adjusting`` tells the wording whether the player is adapting its rendition
+    (Auto) so that "Adjusting video ..." is only said when true.
+    """
+    f = analyse(inp)
+    matches = [r for r in RULES if r.segment in NAMED and r.condition(f)]
+    scored = sorted(((score(r, f), r) for r in matches), key=lambda x: -x[0])
+    lines = hop_lines(f) + other_lines(f)
+    extra: list[Evidence] = []
+
+    if scored:
+        conf, rule = scored[0]
+        rivals = [(c, r) for c, r in scored[1:] if r.segment is not rule.segment]
+        if rivals:
+            rival_conf, rival = rivals[0]
+            extra.append(Evidence("note", say.conflict_note(rival.doc, rival.segment)))
+            if rival_conf >= conf - T.CONFLICT_TIE_MARGIN:
+                rule = RULES_BY_KEY["unknown_conflict"]
+                conf = 0.0
+            else:
+                conf *= T.CONFLICT_FACTOR
+    else:
+        rule = next((r for r in RULES if r.segment not in NAMED and r.condition(f)), None)
+        if rule is None:  # stalling, evidence present, nothing matched
+            rule = RULES_BY_KEY["unknown_flat"]
+        conf = cap(rule, f, rule.base)
+
+    lead = LEAD_KINDS.get(rule.segment, ())
+    evidence = (
+        extra + order(lines, lead)
+        if rule.segment is Segment.UNKNOWN
+        else (order(lines, lead) + extra)
+    )
+    if rule.segment is Segment.NONE:
+        evidence = [e for e in evidence if e.kind in ("frames", "cpu")]
+    verdict = Verdict(
+        segment=rule.segment,
+        culprit=culprit(rule, f),
+        confidence=round(conf, 3),
+        evidence=evidence,
+        rule=rule.key,
+    )
+    verdict.message = notice_text(verdict, adjusting=adjusting)
+    log.debug("verdict %s (%s) conf %.2f", rule.segment.value, rule.key, conf)
+    return verdict
+
+
+def overall_verdict(
+    stall_verdicts: Sequence[Verdict], weights: Sequence[float] | None = None
+) -> Verdict:
+    """The dominant cause across a session's stalls; ``none`` without stalls.
+
+    Each verdict votes with ``weight x max(confidence, UNKNOWN_VOTE)`` for its
+    (segment, culprit) (weights default to 1; use stall durations to let long
+    stalls count more). The winner's confidence is its best instance's,
+    scaled by its share of the votes, so a split session reads as less sure.
+    """
+    pairs = [
+        (v, 1.0 if weights is None else max(0.0, float(w)))
+        for v, w in zip(stall_verdicts, weights or [1.0] * len(stall_verdicts), strict=True)
+        if v.segment is not Segment.NONE
+    ]
+    if not pairs:
+        return Verdict(Segment.NONE, None, 1.0, "", [], rule="none")
+    votes: dict[tuple[Segment, str | None], float] = {}
+    best: dict[tuple[Segment, str | None], Verdict] = {}
+    for v, w in pairs:
+        key = (v.segment, v.culprit)
+        votes[key] = votes.get(key, 0.0) + w * max(v.confidence, T.UNKNOWN_VOTE)
+        if key not in best or v.confidence > best[key].confidence:
+            best[key] = v
+    total = sum(votes.values())
+    key = max(votes, key=lambda k: (votes[k], k[0] is not Segment.UNKNOWN))
+    top = best[key]
+    share = votes[key] / total if total > 0 else 0.0
+    count = sum(1 for v, _ in pairs if (v.segment, v.culprit) == key)
+    evidence = list(top.evidence)
+    if len(pairs) > 1:
+        evidence.insert(0, Evidence("note", say.stalls_note(count, len(pairs)), float(count)))
+    verdict = Verdict(
+        segment=top.segment,
+        culprit=top.culprit,
+        confidence=round(top.confidence * share, 3),
+        evidence=evidence,
+        rule=top.rule,
+    )
+    verdict.message = notice_text(verdict)
+    return verdict
+
+
+def overall_from_stalls(stalls: Sequence[Stall]) -> Verdict:
+    """:func:`overall_verdict` over stalls that carry a verdict, weighted by duration."""
+    with_verdict = [s for s in stalls if s.verdict is not None]
+    return overall_verdict(
+        [s.verdict for s in with_verdict],  # type: ignore[misc]
+        [max(s.duration_s or 0.0, T.MIN_STALL_WEIGHT_S) for s in with_verdict],
+    )
