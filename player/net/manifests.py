@@ -1,4 +1,4 @@
-"""HLS playlist parsing and rewriting (m3u8 library), plus DASH / HLS sniffing.
+"""HLS playlist parsing and rewriting (m3u8 library).
 
 Every function here is pure (text in, text out) and raises :class:`ManifestError`
 with a human-readable message for anything it cannot handle: malformed text,
@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 import math
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
 import m3u8
+
+from player.net.sniff import is_hls_text, strip_bom
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,6 @@ log = logging.getLogger(__name__)
 MAX_PLAYLIST_CHARS = 8 * 1024 * 1024
 #: A segment longer than this (seconds) is treated as a malformed playlist.
 MAX_SEGMENT_S = 3600.0
-#: Renditions are "aligned" when their segment durations differ by at most this (s).
-ALIGN_TOLERANCE_S = 0.25
 ALLOWED_SCHEMES = ("http", "https")
 
 _T = TypeVar("_T")
@@ -127,29 +127,6 @@ class MediaPlaylist:
 
 
 # --------------------------------------------------------------------------------------
-# sniffing
-# --------------------------------------------------------------------------------------
-def _strip_bom(text: str) -> str:
-    return text.lstrip("\ufeff").lstrip()
-
-
-def is_hls_text(text: str) -> bool:
-    """True when ``text`` starts like an HLS playlist."""
-    return _strip_bom(text).startswith("#EXTM3U")
-
-
-def is_dash_text(text: str) -> bool:
-    """True when ``text`` looks like a DASH MPD (XML with an ``<MPD`` root)."""
-    head = _strip_bom(text)[:4096]
-    return "<MPD" in head and (head.startswith("<?xml") or head.startswith("<MPD"))
-
-
-def is_master_text(text: str) -> bool:
-    """True when an HLS text names variants (``EXT-X-STREAM-INF``)."""
-    return "#EXT-X-STREAM-INF" in text
-
-
-# --------------------------------------------------------------------------------------
 # parsing
 # --------------------------------------------------------------------------------------
 def _check_text(text: object) -> str:
@@ -161,7 +138,7 @@ def _check_text(text: object) -> str:
         raise ManifestError("playlist contains binary data")
     if not is_hls_text(text):
         raise ManifestError("not an HLS playlist (it does not start with #EXTM3U)")
-    return _strip_bom(text)
+    return strip_bom(text)
 
 
 def _absolute(base_url: str, uri: object, what: str) -> str:
@@ -409,71 +386,3 @@ def rewrite_media(text: str, base_url: str, mapper: UriMapper) -> tuple[str, Med
         return pl.dumps(), parsed
 
     return _guard(work)
-
-
-# --------------------------------------------------------------------------------------
-# the "virtual" playlist (gateway-side ABR)
-# --------------------------------------------------------------------------------------
-def aligned(
-    playlists: Sequence[MediaPlaylist], tolerance_s: float = ALIGN_TOLERANCE_S
-) -> str | None:
-    """None when all renditions share segment timing, else the reason they do not.
-
-    Required for the virtual playlist: same media sequence numbers and durations, no
-    byte ranges, no encryption keys, no per-rendition initialisation sections.
-    """
-    if not playlists:
-        return "no renditions"
-    ref = playlists[0]
-    for i, p in enumerate(playlists):
-        if p.has_byteranges:
-            return f"rendition {i} uses byte ranges"
-        if p.has_keys:
-            return f"rendition {i} is encrypted"
-        if p.init_uris:
-            return f"rendition {i} uses initialisation sections (fMP4)"
-        if p.is_live != ref.is_live:
-            return "renditions disagree on live/VOD"
-        if not p.is_live:
-            if len(p.segments) != len(ref.segments) or p.media_sequence != ref.media_sequence:
-                return (
-                    f"rendition {i} has {len(p.segments)} segments, rendition 0 {len(ref.segments)}"
-                )
-        common = {s.seq for s in p.segments} & {s.seq for s in ref.segments}
-        if ref.segments and p.segments and not common:
-            return f"rendition {i} shares no media sequence numbers with rendition 0"
-        for seq in common:
-            a, b = p.segment(seq), ref.segment(seq)
-            if a is None or b is None or abs(a.duration - b.duration) > tolerance_s:
-                return f"rendition {i} segment {seq} has a different duration"
-    return None
-
-
-def build_virtual_media(
-    ref: MediaPlaylist, seg_uri: Callable[[MediaSegment], str], version: int | None = 3
-) -> str:
-    """A media playlist with ``ref``'s timing whose segment URIs are ``seg_uri(segment)``."""
-    target = max(1, math.ceil(max([ref.target_duration] + [s.duration for s in ref.segments])))
-    lines = ["#EXTM3U", f"#EXT-X-VERSION:{max(3, version or 3)}", f"#EXT-X-TARGETDURATION:{target}"]
-    lines.append(f"#EXT-X-MEDIA-SEQUENCE:{ref.media_sequence}")
-    if ref.discontinuity_sequence:
-        lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{ref.discontinuity_sequence}")
-    if not ref.is_live:
-        lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
-    for s in ref.segments:
-        if s.discontinuity:
-            lines.append("#EXT-X-DISCONTINUITY")
-        lines.append(f"#EXTINF:{s.duration:.6f},")
-        lines.append(seg_uri(s))
-    if not ref.is_live:
-        lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"
-
-
-def build_single_variant_master(variant: Variant | None, uri: str) -> str:
-    """A master playlist with one variant pointing at ``uri`` (the virtual media playlist)."""
-    bw = variant.bandwidth if variant and variant.bandwidth > 0 else 1_000_000
-    attrs = [f"BANDWIDTH={bw}"]
-    if variant and variant.codecs and '"' not in variant.codecs:
-        attrs.append(f'CODECS="{variant.codecs}"')
-    return "#EXTM3U\n#EXT-X-VERSION:3\n" + f"#EXT-X-STREAM-INF:{','.join(attrs)}\n{uri}\n"

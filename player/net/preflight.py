@@ -11,21 +11,20 @@ a video".
 from __future__ import annotations
 
 import logging
-import socket
-import ssl
 import urllib.parse
 from dataclasses import dataclass
-from http import HTTPStatus
 from pathlib import Path
 
 import requests
 
-from player.net.manifests import is_dash_text, is_hls_text
+from player.core.wording import errors as words
+from player.net import sniff as sniffer
+from player.net.errors import ErrorKind, classify, http_status
 
 log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT_S = 8.0
-SNIFF_BYTES = 4096
+SNIFF_BYTES = sniffer.SNIFF_CHARS  # the start of the body that decides what it is
 USER_AGENT = "Stallwatch/0.1 (+python-requests)"
 
 VIDEO_EXTENSIONS = {
@@ -41,8 +40,10 @@ VIDEO_EXTENSIONS = {
     ".mpg",
     ".mpeg",
 }
-HLS_TYPES = ("mpegurl",)
-DASH_TYPES = ("dash+xml",)
+
+
+#: Failures after the connection was accepted: the server is slow, not the input bad.
+_SLOW = (ErrorKind.READ_TIMEOUT, ErrorKind.TIMEOUT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,74 +58,9 @@ class PreflightResult:
     final_url: str | None = None
 
 
-def _host(url: str) -> str:
-    try:
-        return urllib.parse.urlsplit(url).hostname or url
-    except ValueError:
-        return url
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (causes, contexts, urllib3 reasons, args)."""
-    seen: list[BaseException] = []
-    todo = [exc]
-    while todo:
-        e = todo.pop()
-        if e in seen:
-            continue
-        seen.append(e)
-        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None)):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-        for a in e.args:
-            if isinstance(a, BaseException):
-                todo.append(a)
-    return seen
-
-
 def describe_network_error(url: str, exc: BaseException, timeout: float) -> str:
     """A human sentence for a requests/urllib3 failure to reach ``url``."""
-    host = _host(url)
-    chain = _chain(exc)
-    text = " ".join(str(e) for e in chain)
-    if (
-        any(isinstance(e, socket.gaierror) for e in chain)
-        or "NameResolutionError" in text
-        or ("Failed to resolve" in text)
-    ):
-        return f"Could not find the server {host} (DNS lookup failed)."
-    if isinstance(exc, requests.exceptions.SSLError) or any(
-        isinstance(e, ssl.SSLError) for e in chain
-    ):
-        detail = ""
-        for e in chain:
-            if isinstance(e, ssl.SSLCertVerificationError):
-                detail = e.verify_message or str(e)
-                break
-        if not detail:
-            detail = next((str(e) for e in chain if isinstance(e, ssl.SSLError)), str(exc))
-        if "certificate" not in detail.lower():
-            detail = f"handshake: {detail}"
-        else:
-            detail = (
-                f"certificate: {detail}" if not detail.lower().startswith("certificate") else detail
-            )
-        return f"The secure connection to {host} failed: {detail}."
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"The server {host} did not answer within {timeout:g} s (connection timed out)."
-    if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(exc, TimeoutError):
-        return f"The server {host} accepted the connection but sent nothing within {timeout:g} s."
-    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
-        port = urllib.parse.urlsplit(url).port
-        where = f" on port {port}" if port else ""
-        return f"The server {host} refused the connection{where}."
-    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text.lower():
-        return f"The connection to {host} was reset."
-    if isinstance(exc, requests.exceptions.TooManyRedirects):
-        return f"The server {host} redirects in a loop."
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return f"{url} is not a valid address."
-    return f"Could not reach {host}: {type(exc).__name__}."
+    return classify(exc).sentence(url, timeout)
 
 
 def sniff(head: bytes, content_type: str, url: str) -> tuple[str, str | None]:
@@ -134,12 +70,11 @@ def sniff(head: bytes, content_type: str, url: str) -> tuple[str, str | None]:
     """
     ctype = (content_type or "").lower()
     text = head.decode("utf-8", errors="replace")
-    if is_hls_text(text) or any(t in ctype for t in HLS_TYPES):
-        if not is_hls_text(text):
-            return "hls", f"{url} claims to be an HLS playlist but does not start with #EXTM3U."
-        return "hls", None
-    if is_dash_text(text) or any(t in ctype for t in DASH_TYPES):
-        return "dash", None
+    kind = sniffer.manifest_kind(text, ctype)
+    if kind == "hls" and not sniffer.is_hls_text(text):
+        return "hls", words.fake_hls(url)
+    if kind is not None:
+        return kind, None
     if _is_media_signature(head):
         return "progressive", None
     stripped = text.lstrip("\ufeff \t\r\n").lower()
@@ -148,15 +83,15 @@ def sniff(head: bytes, content_type: str, url: str) -> tuple[str, str | None]:
         or stripped.startswith(("<!doctype html", "<html"))
         or "<html" in stripped[:512]
     ):
-        return "unknown", f"{url} is a web page, not a video."
+        return "unknown", words.web_page(url)
     if ctype.startswith(("video/", "audio/")) and not _looks_textual(head):
         return "progressive", None
     if ctype.startswith(("text/", "application/json", "application/xml")) or (
         head and _looks_textual(head)
     ):
-        return "unknown", f"{url} is a text document, not a video."
+        return "unknown", words.text_document(url)
     if not head:
-        return "unknown", f"{url} is empty."
+        return "unknown", words.empty(url)
     ext = Path(urllib.parse.urlsplit(url).path).suffix.lower()
     if ext in VIDEO_EXTENSIONS or ctype.startswith(
         ("video/", "audio/", "application/octet-stream")
@@ -200,11 +135,9 @@ def preflight(
     if scheme in ("", "file") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
         return _preflight_file(urllib.parse.unquote(parts.path) if scheme == "file" else url)
     if scheme not in ("http", "https"):
-        return PreflightResult(
-            False, "unknown", f"Cannot play {scheme}: addresses; use http(s) or a file."
-        )
+        return PreflightResult(False, "unknown", words.unsupported_scheme(scheme))
     if not parts.hostname:
-        return PreflightResult(False, "unknown", f"{url} is not a valid address.")
+        return PreflightResult(False, "unknown", words.invalid_address(url))
     own = session is None
     s = session or requests.Session()
     try:
@@ -224,27 +157,19 @@ def preflight(
         with resp:
             ctype = resp.headers.get("Content-Type", "")
             if resp.status_code >= 400:
-                try:
-                    phrase = resp.reason or HTTPStatus(resp.status_code).phrase
-                except ValueError:
-                    phrase = ""
                 return PreflightResult(
                     False,
                     "unknown",
-                    f"The server answered {resp.status_code} {phrase}".rstrip() + ".",
+                    http_status(resp.status_code, resp.reason).sentence(url),
                     resp.status_code,
                     ctype,
                     resp.url,
                 )
             try:
                 head = _read_head(resp)
-            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as e:
-                if "timed out" in str(e).lower() or isinstance(e, requests.exceptions.ReadTimeout):
-                    return _slow_answer(url, e, timeout, resp.status_code, ctype)
-                return PreflightResult(
-                    False, "unknown", describe_network_error(url, e, timeout), resp.status_code, ctype
-                )
             except requests.exceptions.RequestException as e:
+                if classify(e).kind in _SLOW:
+                    return _slow_answer(url, e, timeout, resp.status_code, ctype)
                 return PreflightResult(
                     False,
                     "unknown",
@@ -283,14 +208,14 @@ def _read_head(resp: requests.Response) -> bytes:
 def _preflight_file(path: str) -> PreflightResult:
     p = Path(path).expanduser()
     if not p.exists():
-        return PreflightResult(False, "unknown", f"The file {p} does not exist.")
+        return PreflightResult(False, "unknown", words.no_such_file(str(p)))
     if not p.is_file():
-        return PreflightResult(False, "unknown", f"{p} is not a file.")
+        return PreflightResult(False, "unknown", words.not_a_file(str(p)))
     try:
         with p.open("rb") as f:
             head = f.read(SNIFF_BYTES)
     except OSError as e:
-        return PreflightResult(False, "unknown", f"Cannot read {p}: {e.strerror or e}.")
+        return PreflightResult(False, "unknown", words.unreadable_file(str(p), str(e.strerror or e)))
     kind, problem = sniff(head, "", str(p))
     if problem:
         return PreflightResult(False, kind, problem.replace(str(p), p.name, 1))

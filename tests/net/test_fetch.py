@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from player.core.model import FetchKind
-from player.net.fetch import Fetcher, FetchFailed, Resumed, Retrying
+from player.net.events import Resumed, Retrying
+from player.net.fetch import Fetcher, FetchFailed
 from tests.support.origin import OriginServer, make_self_signed_cert, server_ssl_context
 
 SIZE = 300 * 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import threading
@@ -23,8 +24,8 @@ from player.net.gateway import (
     Resumed,
     Retrying,
     SegmentMissing,
-    _b64,
 )
+from player.net.gateway.routes import b64
 from player.net.manifests import parse_master, parse_media
 from tests.support.origin import OriginServer
 
@@ -132,10 +133,28 @@ def test_unnamed_url_is_refused(origin: OriginServer, gateway: Gateway, hls_mast
         unnamed = origin.url("clip.mp4")  # on the same origin, but nobody named it
         other = "http://example.com/"
         for u in (unnamed, other):
-            r = s.get(f"{gateway.base_url}/{sid}/r/{_b64(u)}/x")
+            r = s.get(f"{gateway.base_url}/{sid}/r/{b64(u)}/x")
             assert r.status_code == 403
-        assert s.get(f"{gateway.base_url}/{sid}/r/{_b64(named)}/index.m3u8").status_code == 200
+        assert s.get(f"{gateway.base_url}/{sid}/r/{b64(named)}/index.m3u8").status_code == 200
     assert not origin.requests_for("/clip.mp4")
+
+
+def test_logs_never_show_the_secret_or_the_session_id(
+    origin: OriginServer, gateway: Gateway, hls_master: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="player")
+    entry = gateway.open(origin.url("hls/master.m3u8"))
+    sid = entry[len(gateway.base_url) + 1 :].split("/")[0]
+    with requests.Session() as s:
+        for u in _virtual_index(gateway, s, entry)[:2]:
+            assert s.get(u).status_code == 200
+        root = f"http://127.0.0.1:{gateway.port}"
+        assert s.get(f"{root}/wrong-secret/{sid}/open/x").status_code == 403
+        assert s.get(f"{gateway.base_url}/{sid}/nothing-here").status_code == 404
+    quiet(gateway)
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("player")]
+    assert any("GET" in m for m in ours)  # request lines are logged, redacted
+    assert not [m for m in ours if gateway.secret in m or sid in m]
 
 
 def test_listens_on_loopback_only(gateway: Gateway) -> None:

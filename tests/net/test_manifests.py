@@ -8,19 +8,17 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from player.net.gateway.planner import aligned, build_virtual_media
 from player.net.manifests import (
     ManifestError,
     UriRole,
-    aligned,
-    build_virtual_media,
-    is_dash_text,
-    is_hls_text,
     parse_master,
     parse_media,
     parse_playlist,
     rewrite_master,
     rewrite_media,
 )
+from player.net.sniff import is_dash_text, is_hls_text
 
 BASE = "http://cdn.example/path/master.m3u8"
 MASTER = """#EXTM3U

@@ -1,0 +1,272 @@
+"""The relay: upstream requests through the Fetcher, body chunks to VLC, the missing segment.
+
+Retries with bounded backoff (5xx, 408, 429, timeouts, connection errors) and Range
+resume after a cut are the :class:`~player.net.fetch.Fetcher`'s; the relay writes bytes
+to VLC chunk by chunk as they arrive (never whole-segment buffering, or VLC's own rate
+estimate is fooled), keeps the ledger's waiting/bytes numbers, records every fetch, and
+answers a segment that stays missing (after retries, and after the substitutes it was
+given) with an empty ``200`` so that VLC moves on (VLC stops at a 404), reported as
+:class:`~player.net.events.SegmentMissing`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from player.core.model import Fetch, FetchKind
+from player.core.wording.errors import http_reason
+from player.net.errors import describe
+from player.net.events import FetchRecorded, SegmentMissing, UpstreamError
+from player.net.fetch import Fetcher
+from player.net.gateway.ledger import Delivery, DeliveryLedger, MediaRun
+from player.net.gateway.routes import ext
+from player.net.gateway.server import ClientGone, Handler
+from player.net.transfer import FetchAborted, FetchFailed, Transfer
+
+__all__ = ["CONTENT_TYPES", "Relay", "parse_range"]
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m3u": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".mp4": "video/mp4",
+    ".m4s": "video/iso.segment",
+    ".m4v": "video/mp4",
+    ".aac": "audio/aac",
+    ".mpd": "application/dash+xml",
+}
+PASS_HEADERS = ("Content-Type", "Content-Range", "Last-Modified", "ETag", "Content-Encoding")
+
+_RANGE_RE = re.compile(r"\s*bytes\s*=\s*(\d+)\s*-\s*(\d*)\s*")
+
+
+def parse_range(value: str | None) -> tuple[int | None, int | None] | None:
+    """``bytes=N-`` / ``bytes=N-M`` -> (N, M|None); None when absent or another form."""
+    if not value:
+        return None
+    m = _RANGE_RE.fullmatch(value)
+    if not m:
+        return None
+    return int(m.group(1)), (int(m.group(2)) if m.group(2) else None)
+
+
+class Relay:
+    """Upstream fetches with accounting, and writing their bodies to VLC."""
+
+    def __init__(
+        self, fetcher: Fetcher, ledger: DeliveryLedger, emit: Callable[[object], None]
+    ) -> None:
+        self.fetcher = fetcher
+        self.ledger = ledger
+        self.emit = emit
+        self._lock = threading.Lock()
+        self._fetches: list[Fetch] = []
+
+    # --- fetch records ------------------------------------------------------------------
+    def record(self, fetch: Fetch) -> None:
+        with self._lock:
+            self._fetches.append(fetch)
+        self.emit(FetchRecorded(fetch))
+
+    def fetches(self) -> list[Fetch]:
+        with self._lock:
+            return list(self._fetches)
+
+    def finish(self, tr: Transfer, error: str | None = None) -> Fetch:
+        """Close ``tr`` and record its fetch."""
+        f = tr.close(error=error)
+        self.record(f)
+        return f
+
+    # --- upstream -----------------------------------------------------------------------
+    def open(
+        self, url: str, kind: FetchKind, key: int | None = None, **kw: Any
+    ) -> tuple[Transfer | None, str]:
+        """Open an upstream request: ``(transfer, "")``, or ``(None, reason)`` after
+        recording the failed fetch and emitting :class:`UpstreamError`."""
+        try:
+            tr = self.fetcher.open(url, kind, **kw)
+        except FetchFailed as e:
+            if e.fetch is not None:
+                self.record(e.fetch)
+            self.emit(UpstreamError(url, e.status, e.reason))
+            return None, e.reason
+        if self.ledger.attach(key, tr):
+            tr.cancel()  # VLC hung up while the request was being sent
+        return tr, ""
+
+    def fetch_text(
+        self, url: str, kind: FetchKind = FetchKind.PLAYLIST, **kw: Any
+    ) -> tuple[str, str] | tuple[None, str]:
+        """Whole small body as text: ``(text, final_url)`` or ``(None, reason)``."""
+        tr, failure = self.open(url, kind, **kw)
+        if tr is None:
+            return None, failure
+        try:
+            if not tr.ok:
+                reason = http_reason(tr.status)
+                tr.close(error=reason)
+                self.record(tr.fetch)
+                self.emit(UpstreamError(url, tr.status, reason))
+                return None, reason
+            body = tr.read_all()
+        except FetchFailed as e:
+            tr.close(error=e.reason)
+            self.record(tr.fetch)
+            self.emit(UpstreamError(url, None, e.reason))
+            return None, e.reason
+        except BaseException as e:
+            tr.close(error=describe(e))
+            self.record(tr.fetch)
+            raise
+        tr.close()
+        self.record(tr.fetch)
+        return body.decode("utf-8", errors="replace"), tr.final_url
+
+    def fetch_playlist(self, url: str, bitrate: int | None) -> tuple[str, str] | tuple[None, str]:
+        """:meth:`fetch_text` of a media playlist, counted as an open request meanwhile."""
+        key = self.ledger.begin(FetchKind.PLAYLIST)
+        try:
+            return self.fetch_text(url, rendition_bitrate_bps=bitrate)
+        finally:
+            self.ledger.end(key)
+
+    # --- writing to VLC -----------------------------------------------------------------
+    def send_headers(
+        self, h: Handler, status: int, tr: Transfer | None, ctype: str, length: int | None
+    ) -> None:
+        h.send_response(status)
+        if tr is not None:
+            for name in PASS_HEADERS:
+                v = tr.headers.get(name)
+                if v and name != "Content-Type":
+                    h.send_header(name, v)
+            if tr.headers.get("Accept-Ranges"):
+                h.send_header("Accept-Ranges", tr.headers["Accept-Ranges"])
+        h.send_header("Content-Type", ctype)
+        h.send_header("Cache-Control", "no-store")
+        if length is not None:
+            h.send_header("Content-Length", str(length))
+        else:
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        h.end_headers()
+
+    def send_text(
+        self, h: Handler, text: str, head: bool, ctype: str = CONTENT_TYPES[".m3u8"]
+    ) -> None:
+        """A generated body (playlist, MPD) in one piece."""
+        body = text.encode("utf-8")
+        h.send_response(200)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        h.send_header("Cache-Control", "no-store")
+        h.end_headers()
+        if not head:
+            self.ledger.wrote(None, len(body))
+            h.write(body)
+
+    def relay_body(self, h: Handler, key: int, tr: Transfer, first: bytes = b"") -> None:
+        """Write ``first`` and then the rest of ``tr``'s body to VLC as it arrives."""
+        d = self.ledger.get(key)
+        if first:
+            self._write(h, d, first)
+        it: Iterator[bytes] = tr.chunks()
+        while True:
+            self.ledger.waiting(d, True)
+            try:
+                chunk = next(it)
+            except StopIteration:
+                break
+            except FetchAborted:
+                if d is not None and d.gone:
+                    raise ClientGone from None
+                raise
+            finally:
+                self.ledger.waiting(d, False)
+            self._write(h, d, chunk)
+
+    def _write(self, h: Handler, d: Delivery | None, chunk: bytes) -> None:
+        h.write(chunk)
+        self.ledger.wrote(d, len(chunk))
+
+    # --- one media object, with substitutes and the "missing" answer --------------------
+    def stream(
+        self,
+        h: Handler,
+        run: MediaRun,
+        key: int,
+        urls: list[str],
+        kind: FetchKind,
+        kw: dict[str, Any],
+        seq: int | None,
+        head: bool,
+        per_url_kw: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Serve the first of ``urls`` that works; True when VLC got the whole body.
+
+        A segment that none of ``urls`` can provide is answered with an empty 200
+        (VLC then moves on) and reported as :class:`SegmentMissing`.
+        """
+        reasons: list[str] = []
+        for i, url in enumerate(urls):
+            args = dict(kw)
+            if per_url_kw:
+                args.update(per_url_kw[i])
+            tr, failure = self.open(url, kind, key, **args)
+            if tr is None:
+                reasons.append(failure)
+                continue
+            if not tr.ok:
+                reason = http_reason(tr.status)
+                self.finish(tr, error=reason)
+                self.emit(UpstreamError(url, tr.status, reason))
+                reasons.append(reason)
+                if kind is not FetchKind.SEGMENT:
+                    h.send_simple(tr.status, f"upstream answered {tr.status}\n", head)
+                    return False
+                continue
+            if i > 0:
+                log.info("segment %s served from a substitute rendition: %s", seq, url)
+            ctype = tr.headers.get("Content-Type") or CONTENT_TYPES.get(
+                ext(url), "application/octet-stream"
+            )
+            self.send_headers(h, tr.status, tr, ctype, tr.content_length)
+            error = None
+            try:
+                if not head:
+                    self.relay_body(h, key, tr)
+                return True
+            except ClientGone:
+                error = "player closed the connection"
+                raise
+            except FetchAborted:
+                error = "gateway stopped"
+                raise
+            except FetchFailed as e:
+                error = e.reason
+                h.close_connection = True  # VLC saw a truncated body; nothing else to do
+                if kind is FetchKind.SEGMENT:
+                    self.emit(SegmentMissing(seq, url, f"transfer failed: {e.reason}"))
+                else:
+                    self.emit(UpstreamError(url, None, e.reason))
+                return False
+            finally:
+                self.finish(tr, error=error)
+        reason = "; ".join(reasons) or "failed"
+        if kind is FetchKind.SEGMENT:
+            log.warning("segment %s missing (%s): telling the player to skip it", seq, reason)
+            if seq is not None and not head:
+                # VLC skips its time, so for delivery accounting it counts as delivered
+                self.ledger.segment_delivered(run, seq, None)
+            self.emit(SegmentMissing(seq, urls[0], reason))
+            self.send_headers(h, 200, None, CONTENT_TYPES.get(ext(urls[0]), "video/mp2t"), 0)
+            return False
+        h.send_simple(502, f"upstream failed: {reason}\n", head)
+        return False
