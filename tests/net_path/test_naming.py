@@ -13,9 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from player import data
+from player.core import path_segments
 from player.core.model import Hop, Segment
-from player.net import naming
-from player.net.naming import NameTable, OrgNamer, Overrides, classify_path
+from player.net.path import domains, naming
+from player.net.path import rdap as rdap_lookup
+from player.net.path.naming import NameTable, OrgNamer, Overrides
+from player.net.path.segments import classify_path
 
 TABLE = naming.default_table()
 
@@ -27,7 +30,7 @@ def test_table_is_large_documented_and_consistent() -> None:
     assert len(TABLE.entries) >= 100
     for e in TABLE.entries:
         assert e.source and e.domains and e.kind in naming.TABLE_KINDS
-        assert naming.safe_display(e.name) == e.name
+        assert domains.safe_display(e.name) == e.name
     assert len(TABLE.domains()) == sum(len(e.domains) for e in TABLE.entries)  # no duplicates
 
 
@@ -85,7 +88,7 @@ def test_table_rejects_duplicates_and_missing_source() -> None:
     ],
 )
 def test_registered_domain(name: str | None, domain: str | None) -> None:
-    assert naming.registered_domain(name) == domain
+    assert domains.registered_domain(name) == domain
 
 
 def test_unknown_domain_is_shown_as_the_domain() -> None:
@@ -102,7 +105,7 @@ def test_private_addresses_are_home_but_cgnat_is_not() -> None:
     assert namer.org_for(None, "fd00::1") == "home"
     assert namer.org_for(None, "100.64.0.1") is None  # carrier-grade NAT: the ISP's
     assert namer.org_for(None, "198.51.100.1") is None  # no name, RDAP off
-    assert not naming.is_home_address("100.64.0.1")
+    assert not path_segments.is_home_address("100.64.0.1")
 
 
 def test_overrides_take_precedence() -> None:
@@ -150,7 +153,7 @@ def test_no_address_in_display_names(addr: str, labels: list[str], tld: str, emb
     if org is not None:
         assert addr not in org
         assert addr.replace(".", "-").replace(":", "-") not in org
-        assert not naming.looks_like_address(org), (name, org)
+        assert not domains.looks_like_address(org), (name, org)
 
 
 # --- RDAP against a loopback fake ------------------------------------------------------
@@ -220,12 +223,12 @@ def rdap() -> Iterator[FakeRdap]:
 def test_rdap_org_against_a_loopback_fake(rdap: FakeRdap) -> None:
     with requests.Session() as s:
         s.trust_env = False  # never a proxy: the fake is on loopback
-        assert naming.rdap_org("198.51.100.7", s, rdap.base) == "Example Transit Inc."
-        assert naming.rdap_org("198.51.100.8", s, rdap.base) == "NET-ONLY-NAME"
-        assert naming.rdap_org("198.51.100.9", s, rdap.base) is None  # bad JSON
-        assert naming.rdap_org("198.51.100.10", s, rdap.base) is None  # 404
-        assert naming.rdap_org("192.168.1.1", s, rdap.base) is None  # never sent
-        assert naming.rdap_org("not-an-ip", s, rdap.base) is None
+        assert rdap_lookup.rdap_org("198.51.100.7", s, rdap.base) == "Example Transit Inc."
+        assert rdap_lookup.rdap_org("198.51.100.8", s, rdap.base) == "NET-ONLY-NAME"
+        assert rdap_lookup.rdap_org("198.51.100.9", s, rdap.base) is None  # bad JSON
+        assert rdap_lookup.rdap_org("198.51.100.10", s, rdap.base) is None  # 404
+        assert rdap_lookup.rdap_org("192.168.1.1", s, rdap.base) is None  # never sent
+        assert rdap_lookup.rdap_org("not-an-ip", s, rdap.base) is None
     assert "/rdap/ip/192.168.1.1" not in rdap.paths
 
 
@@ -346,6 +349,15 @@ def test_classify_silent_first_hop_with_private_gateway_is_home() -> None:
     assert out[2].org is None
 
 
+def test_classify_silent_first_hop_with_cgnat_gateway_is_not_home() -> None:
+    """One home rule (core's): carrier-grade NAT space is the ISP's, never home."""
+    hops = _hops((None, None), ("198.51.100.1", "x.comcast.net"), ("203.0.113.2", None))
+    out = classify_path(hops, "100.64.0.1", destination="203.0.113.2")
+    assert _segs(out) == ["isp", "isp", "server"]
+    assert naming.is_home_address is path_segments.is_home_address
+    assert rdap_lookup.is_home_address is path_segments.is_home_address
+
+
 def test_classify_without_any_names_says_unknown() -> None:
     hops = _hops(
         ("192.168.1.1", None), ("198.51.100.1", None), ("198.51.100.2", None), ("203.0.113.2", None)
@@ -373,14 +385,14 @@ def test_display_org() -> None:
 
 
 def test_rdap_base_url_can_be_configured_globally(rdap: FakeRdap) -> None:
-    assert naming.rdap_base_url() is None  # off by default
+    assert rdap_lookup.rdap_base_url() is None  # off by default
     with requests.Session() as s:
         s.trust_env = False
-        assert naming.rdap_org("198.51.100.7", s) is None and rdap.paths == []
-        naming.set_rdap_base_url(rdap.base)
+        assert rdap_lookup.rdap_org("198.51.100.7", s) is None and rdap.paths == []
+        rdap_lookup.set_rdap_base_url(rdap.base)
         try:
-            assert naming.rdap_org("198.51.100.7", s) == "Example Transit Inc."
+            assert rdap_lookup.rdap_org("198.51.100.7", s) == "Example Transit Inc."
             assert OrgNamer(session=s).org_for(None, "198.51.100.7") == "Example Transit Inc."
         finally:
-            naming.set_rdap_base_url(None)
-    assert naming.rdap_base_url() is None
+            rdap_lookup.set_rdap_base_url(None)
+    assert rdap_lookup.rdap_base_url() is None

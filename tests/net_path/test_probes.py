@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from player.core.model import Hop, ProbeSample
-from player.net import path, probes
-from player.net.probes import HopProber
+from player.core.stats import percentile
+from player.net.path import engine, rtt, sockets
+from player.net.path.prober import HopProber, tcp_connect_rtt
 
 
 @pytest.fixture
@@ -23,26 +24,28 @@ def listener() -> Iterator[int]:
 
 
 def test_percentile_and_stats() -> None:
-    assert probes.percentile([], 50) is None
-    assert probes.percentile([5.0], 90) == 5.0
-    assert probes.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
-    assert probes.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 10) == pytest.approx(1.4)
+    """The RTT summaries use core's percentile (q in 0..1), the one copy of the rule."""
+    assert percentile([], 0.5) is None
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.5) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.1) == pytest.approx(1.4)
     samples = [ProbeSample(1, float(i), float(i) if i % 4 else None, False) for i in range(1, 9)]
-    st = probes.rtt_stats(samples)
+    st = rtt.rtt_stats(samples)
     assert st.count == 6 and st.sent == 8 and st.loss == pytest.approx(0.25)
     assert st.median_ms == pytest.approx(4.0)
-    assert probes.rtt_stats([]).median_ms is None
+    assert (st.p10_ms, st.p90_ms) == (pytest.approx(1.5), pytest.approx(6.5))
+    assert rtt.rtt_stats([]).median_ms is None
 
 
 def test_tcp_connect_rtt(listener: int) -> None:
-    rtt = probes.tcp_connect_rtt("127.0.0.1", listener)
+    rtt = tcp_connect_rtt("127.0.0.1", listener)
     assert rtt is not None and 0 <= rtt < 50
     with socket.socket() as s:  # a closed port answers with RST: still a round trip
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    assert probes.tcp_connect_rtt("127.0.0.1", closed) is not None
+    assert tcp_connect_rtt("127.0.0.1", closed) is not None
     with pytest.raises(ValueError):
-        probes.tcp_connect_rtt("not a host!", 80)
+        tcp_connect_rtt("not a host!", 80)
 
 
 def test_prober_labels_samples_and_stops_fast(listener: int) -> None:
@@ -92,11 +95,11 @@ def test_prober_reports_route_change(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def fake_run(specs, timeout_s, **_kw):  # type: ignore[no-untyped-def]
         return {
-            s.key: path.ProbeReply(s.key, s.method, f"198.51.100.{s.key}", 1.0, "ttl_exceeded")
+            s.key: sockets.ProbeReply(s.key, s.method, f"198.51.100.{s.key}", 1.0, "ttl_exceeded")
             for s in specs
         }
 
-    monkeypatch.setattr(path, "run_probes", fake_run)
+    monkeypatch.setattr(engine, "run_probes", fake_run)
     prober = HopProber(
         "203.0.113.2", method="udp", interval_s=0.02, server_tcp=False, on_route_change=changed.set
     )

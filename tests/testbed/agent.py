@@ -6,7 +6,7 @@ Commands:
               congestion control of the listening socket, inherited by every connection).
 ``sink``      TCP sink: accepts connections and discards what arrives.
 ``send``      bulk TCP sender to a sink for ``--seconds`` (optionally cubic).
-``discover``  path discovery with ``player.net.path``; prints the result as JSON.
+``discover``  path discovery with ``player.net.path.discovery``; prints the result as JSON.
 ``probe``     discovery, then per-hop probing while idle and while downloading from
               ``--url``; prints path, per-hop idle/loaded statistics and byte counts as JSON.
 
@@ -25,6 +25,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from player.net.path.discovery import PathResult
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
@@ -135,11 +139,29 @@ def cmd_send(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_discover(a: argparse.Namespace) -> int:
-    from player.net import naming, path
+def path_json(res: PathResult) -> dict:
+    """A discovered path as JSON, its hops in the ``diagnose --json`` shape."""
+    from player.report import hop_json
 
-    namer = naming.OrgNamer(overrides=json.loads(a.overrides) if a.overrides else None)
-    res = path.discover_path(
+    return {
+        "host": res.host,
+        "address": res.address,
+        "port": res.port,
+        "method": res.method,
+        "reason": res.reason,
+        "reached": res.reached,
+        "probe_bytes": res.probe_bytes,
+        "hops": [hop_json(h) for h in res.hops],
+    }
+
+
+def cmd_discover(a: argparse.Namespace) -> int:
+    from player.net.path.discovery import discover_path
+    from player.net.path.naming import OrgNamer
+    from player.net.path.routes import default_gateway
+
+    namer = OrgNamer(overrides=json.loads(a.overrides) if a.overrides else None)
+    res = discover_path(
         a.host,
         a.port,
         methods=tuple(a.methods.split(",")),
@@ -148,9 +170,9 @@ def cmd_discover(a: argparse.Namespace) -> int:
         max_hops=a.max_hops,
         namer=namer,
     )
-    out = res.to_json()
+    out = path_json(res)
     out["uid"] = __import__("os").getuid()
-    out["gateway"] = path.default_gateway(res.address)
+    out["gateway"] = default_gateway(res.address)
     print(json.dumps(out), flush=True)
     return 0
 
@@ -158,11 +180,12 @@ def cmd_discover(a: argparse.Namespace) -> int:
 def cmd_probe(a: argparse.Namespace) -> int:
     import requests
 
-    from player.net import path, probes
+    from player.net.path.discovery import discover_path
+    from player.net.path.prober import HopProber
 
-    res = path.discover_path(a.host, a.port, timeout_s=a.timeout, attempts=a.attempts)
+    res = discover_path(a.host, a.port, timeout_s=a.timeout, attempts=a.attempts)
     loading = threading.Event()
-    prober = probes.HopProber(
+    prober = HopProber(
         res.address,
         port=a.port,
         method=a.method,
@@ -188,7 +211,7 @@ def cmd_probe(a: argparse.Namespace) -> int:
     stop_took = time.monotonic() - stop_t
     stats = prober.stats(since=t0)
     out = {
-        "path": res.to_json(),
+        "path": path_json(res),
         "method": prober.method,
         "stats": {str(k): v.to_json() for k, v in stats.items()},
         "probe_bytes": prober.probe_bytes,

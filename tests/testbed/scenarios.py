@@ -111,7 +111,7 @@ def make_stream(media_dir: Path) -> StreamInfo:
     """Generate the test stream into ``media_dir`` (cached: skipped when present)."""
     media_dir = Path(media_dir)
     if not (media_dir / "master.m3u8").exists():
-        from player.demo_media import make_hls
+        from player.demo.media import make_hls
 
         make_hls(media_dir, STREAM_SECONDS, STREAM_RENDITIONS, STREAM_SEGMENT_S)
     return StreamInfo.from_dir(media_dir)

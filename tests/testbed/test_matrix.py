@@ -63,7 +63,7 @@ def testbed() -> Iterator[tuple[Topology, S.Roles]]:
 
 @pytest.fixture(scope="module")
 def stream_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, S.StreamInfo]:
-    from player.demo_media import ffmpeg_available
+    from player.demo.media import ffmpeg_available
 
     if not ffmpeg_available():
         pytest.skip("ffmpeg is not installed")

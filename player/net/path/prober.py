@@ -26,7 +26,8 @@ the caller show probe bytes < 1 % of video bytes.
 
 TTL-limited rounds also watch the route: when the routers answering no longer match the
 known hops for ``ROUTE_CHANGE_ROUNDS`` rounds in a row, ``on_route_change`` is called once
-(the caller re-discovers through :class:`player.net.path.PathCache`).
+(the caller re-discovers through :class:`player.net.path.cache.PathCache`). The per-hop
+summaries are :mod:`player.net.path.rtt`'s.
 """
 
 from __future__ import annotations
@@ -37,10 +38,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from player.core.model import Hop, ProbeSample
-from player.net import path as netpath
+from player.net.path import engine
+from player.net.path.hosts import DEFAULT_PORT, resolve
+from player.net.path.rtt import HopStats, RttStats, rtt_stats
+from player.net.path.sockets import (
+    UDP_BASE_PORT,
+    MethodUnavailable,
+    ProbeReply,
+    ProbeSpec,
+    ping_permission,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,80 +66,7 @@ TCP_CONNECT_TIMEOUT_S = 2.0
 PROBER_METHODS = ("auto", "udp", "icmp", "tcp")
 
 
-# --- statistics -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class RttStats:
-    """Summary of the answered samples in a set (ms); ``loss`` over all samples."""
-
-    count: int
-    median_ms: float | None
-    p10_ms: float | None
-    p90_ms: float | None
-    loss: float  # 0..1, unanswered / sent
-    sent: int = 0
-
-    def to_json(self) -> dict:
-        return {
-            "count": self.count,
-            "median_ms": self.median_ms,
-            "p10_ms": self.p10_ms,
-            "p90_ms": self.p90_ms,
-            "loss": self.loss,
-            "sent": self.sent,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class HopStats:
-    hop: int
-    address: str | None
-    idle: RttStats
-    loaded: RttStats
-
-    @property
-    def inflation_ms(self) -> float | None:
-        """Loaded median minus idle median, when both exist."""
-        if self.idle.median_ms is None or self.loaded.median_ms is None:
-            return None
-        return self.loaded.median_ms - self.idle.median_ms
-
-    def to_json(self) -> dict:
-        return {
-            "hop": self.hop,
-            "address": self.address,
-            "idle": self.idle.to_json(),
-            "loaded": self.loaded.to_json(),
-            "inflation_ms": self.inflation_ms,
-        }
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (``q`` in 0..100) of an ascending sequence."""
-    n = len(sorted_values)
-    if n == 0:
-        return None
-    if n == 1:
-        return float(sorted_values[0])
-    pos = (n - 1) * min(100.0, max(0.0, q)) / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, n - 1)
-    frac = pos - lo
-    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
-
-
-def rtt_stats(samples: Sequence[ProbeSample]) -> RttStats:
-    """Median, p10, p90 and loss of a set of samples."""
-    rtts = sorted(s.rtt_ms for s in samples if s.rtt_ms is not None)
-    sent = len(samples)
-    loss = (sent - len(rtts)) / sent if sent else 0.0
-    return RttStats(
-        len(rtts), percentile(rtts, 50), percentile(rtts, 10), percentile(rtts, 90), loss, sent
-    )
-
-
-def _hop_rtt(
-    spec: netpath.ProbeSpec, r: netpath.ProbeReply | None, known: str | None
-) -> float | None:
+def _hop_rtt(spec: ProbeSpec, r: ProbeReply | None, known: str | None) -> float | None:
     """The RTT a reply gives for its hop, or None when it does not measure that hop: no
     answer, an error (e.g. an unreachable from elsewhere) or another router answering."""
     if r is None or not r.answered:
@@ -148,9 +85,9 @@ def tcp_connect_rtt(host: str, port: int, timeout_s: float = TCP_CONNECT_TIMEOUT
     Uses the kernel's RTT sample from ``TCP_INFO`` when available. A refused connection
     (RST) still measures the round trip and is returned too.
     """
-    _family, dst = netpath.resolve(host, port)
-    spec = netpath.ProbeSpec(0, "tcp", dst, int(port), None)
-    reply = netpath.run_probes([spec], timeout_s)[0]
+    _family, dst = resolve(host, port)
+    spec = ProbeSpec(0, "tcp", dst, int(port), None)
+    reply = engine.run_probes([spec], timeout_s)[0]
     return reply.rtt_ms if reply.answered else None
 
 
@@ -182,7 +119,7 @@ class HopProber:
             raise ValueError(f"unknown probe method {method!r}")
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
-        _fam, self.target = netpath.resolve(target, port or 0)
+        _fam, self.target = resolve(target, port or 0)
         self.port = port
         self.interval_s = interval_s
         self.timeout_s = min(
@@ -211,7 +148,7 @@ class HopProber:
     def _pick_method(method: str) -> str:
         if method != "auto":
             return method
-        ok, _why = netpath.ping_permission()
+        ok, _why = ping_permission()
         return "icmp" if ok else "udp"
 
     # --- lifecycle --------------------------------------------------------------------
@@ -270,8 +207,8 @@ class HopProber:
         self.stop()
 
     # --- the thread -------------------------------------------------------------------
-    def _specs(self) -> list[netpath.ProbeSpec]:
-        specs: list[netpath.ProbeSpec] = []
+    def _specs(self) -> list[ProbeSpec]:
+        specs: list[ProbeSpec] = []
         hops = [h for h in self._hops if h.address]
         if not hops:
             return specs
@@ -279,21 +216,13 @@ class HopProber:
         for h in hops:
             addr = h.address or ""
             if h.hop == last and addr == self.target and self.server_tcp and self.port:
-                specs.append(netpath.ProbeSpec(h.hop, "tcp", addr, self.port, None))
+                specs.append(ProbeSpec(h.hop, "tcp", addr, self.port, None))
             elif self.method == "icmp":
-                specs.append(netpath.ProbeSpec(h.hop, "icmp", addr, 0, None))
+                specs.append(ProbeSpec(h.hop, "icmp", addr, 0, None))
             elif self.method == "udp":
-                specs.append(
-                    netpath.ProbeSpec(
-                        h.hop, "udp", self.target, netpath.UDP_BASE_PORT + h.hop, h.hop
-                    )
-                )
+                specs.append(ProbeSpec(h.hop, "udp", self.target, UDP_BASE_PORT + h.hop, h.hop))
             else:
-                specs.append(
-                    netpath.ProbeSpec(
-                        h.hop, "tcp", self.target, self.port or netpath.DEFAULT_PORT, h.hop
-                    )
-                )
+                specs.append(ProbeSpec(h.hop, "tcp", self.target, self.port or DEFAULT_PORT, h.hop))
         return specs
 
     def _loaded_now(self) -> bool:
@@ -310,10 +239,10 @@ class HopProber:
             specs = self._specs()
             loaded = self._loaded_now()
             try:
-                replies = netpath.run_probes(specs, self.timeout_s, wake_fd=self._wake_r, seq=seq)
+                replies = engine.run_probes(specs, self.timeout_s, wake_fd=self._wake_r, seq=seq)
             except OSError as exc:
                 self.last_error = str(exc)
-                if self.method == "icmp" and isinstance(exc, netpath.MethodUnavailable):
+                if self.method == "icmp" and isinstance(exc, MethodUnavailable):
                     log.info("ICMP probing refused (%s); falling back to UDP", exc)
                     self.method = "udp"
                     continue
@@ -327,8 +256,8 @@ class HopProber:
 
     def _record(
         self,
-        specs: Sequence[netpath.ProbeSpec],
-        replies: dict[int, netpath.ProbeReply],
+        specs: Sequence[ProbeSpec],
+        replies: dict[int, ProbeReply],
         at: float,
         loaded: bool,
     ) -> None:

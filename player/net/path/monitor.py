@@ -1,8 +1,8 @@
 """Watches the network path to one media host for a session.
 
 In a named background thread: discover the hops once per host (shared
-:class:`~player.net.path.PathCache`, re-discovered when the route changes), then
-probe them with :class:`~player.net.probes.HopProber` at a modest rate, labelling
+:class:`~player.net.path.cache.PathCache`, re-discovered when the route changes), then
+probe them with :class:`~player.net.path.prober.HopProber` at a modest rate, labelling
 each sample idle or loaded with the caller's ``is_loaded``. :meth:`snapshot` hands
 the evidence to the pure attribution core. Never raises into the caller: failures
 become a ``probe_status`` and a human reason.
@@ -19,9 +19,11 @@ import requests
 
 from player.core.attribution import ProbeStatus
 from player.core.model import Hop, ProbeSample
-from player.net import naming
-from player.net import path as netpath
-from player.net.probes import HopProber
+from player.net.path.cache import PathCache
+from player.net.path.discovery import PathResult
+from player.net.path.hosts import validate_host
+from player.net.path.naming import OrgNamer
+from player.net.path.prober import HopProber
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +36,21 @@ DISCOVERY_TIMEOUT_S = 1.0
 STOP_JOIN_S = 0.5
 THREAD_NAME = "stallwatch-path"
 
-_caches: dict[tuple, netpath.PathCache] = {}
+_caches: dict[tuple, PathCache] = {}
 _caches_lock = threading.Lock()
 
 
-def build_namer(overrides: dict[str, str] | None = None, rdap_url: str | None = None) -> naming.OrgNamer:
+def build_namer(overrides: dict[str, str] | None = None, rdap_url: str | None = None) -> OrgNamer:
     """The organisation namer for the viewer's settings (RDAP only when opted in)."""
     session = None
     if rdap_url:
         session = requests.Session()
-    return naming.OrgNamer(overrides=dict(overrides or {}), rdap_base_url=rdap_url or None, session=session)
+    return OrgNamer(
+        overrides=dict(overrides or {}), rdap_base_url=rdap_url or None, session=session
+    )
 
 
-def _cache_for(namer: naming.OrgNamer | None, key: tuple) -> netpath.PathCache:
+def _cache_for(namer: OrgNamer | None, key: tuple) -> PathCache:
     """One path cache per naming configuration: paths are discovered once per host."""
     with _caches_lock:
         cache = _caches.get(key)
@@ -54,7 +58,7 @@ def _cache_for(namer: naming.OrgNamer | None, key: tuple) -> netpath.PathCache:
             kwargs: dict = {"timeout_s": DISCOVERY_TIMEOUT_S}
             if namer is not None:
                 kwargs["namer"] = namer
-            cache = _caches[key] = netpath.PathCache(**kwargs)
+            cache = _caches[key] = PathCache(**kwargs)
         return cache
 
 
@@ -75,6 +79,7 @@ class PathSnapshot:
 
 
 def host_port(url: str) -> tuple[str, int] | None:
+    """(host, port) of an http(s) URL, the port defaulted by scheme; None for other URLs."""
     p = urlparse(url)
     if p.scheme not in ("http", "https") or not p.hostname:
         return None
@@ -82,13 +87,16 @@ def host_port(url: str) -> tuple[str, int] | None:
 
 
 class PathMonitor:
+    """The path to one media host for one session: discovery, then hop probing, in a named
+    thread. :meth:`snapshot` may be called at any time from any thread."""
+
     def __init__(
         self,
         host: str,
         port: int,
         *,
         is_loaded,  # noqa: ANN001 - Callable[[], bool], called from the probe thread
-        namer: naming.OrgNamer | None = None,
+        namer: OrgNamer | None = None,
         namer_key: tuple = (),
         interval_s: float = PROBE_INTERVAL_S,
     ) -> None:
@@ -101,7 +109,7 @@ class PathMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._prober: HopProber | None = None
-        self._result: netpath.PathResult | None = None
+        self._result: PathResult | None = None
         self._status = ProbeStatus.NOT_RUN
         self._reason = ""
 
@@ -121,7 +129,7 @@ class PathMonitor:
 
     def _run(self) -> None:
         try:
-            netpath.validate_host(self.host)
+            validate_host(self.host)
             result = self._cache.get(self.host, self.port)
         except (OSError, ValueError) as exc:
             self._set_status(ProbeStatus.NOT_RUN, f"path discovery failed: {exc}")

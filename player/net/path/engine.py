@@ -1,0 +1,229 @@
+"""One round of probes: send every probe at once (one socket each) and collect the answers
+from the error queue, the echo replies and the TCP handshakes, with kernel receive times."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import select
+import socket
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from player.net.path.hosts import family_of
+from player.net.path.sockets import (
+    ICMP_ECHO_REPLY,
+    ICMP_ERROR_QUOTE_MAX,
+    ICMPV6_ECHO_REPLY,
+    IP_HEADER,
+    SO_EE_ORIGIN_ICMP,
+    SO_EE_ORIGIN_ICMP6,
+    TCP_ACK_BYTES,
+    TCP_INFO_RTT_OFFSET,
+    TCP_SYN_BYTES,
+    MethodUnavailable,
+    ProbeReply,
+    ProbeSpec,
+    classify_error,
+    open_probe_socket,
+    parse_cmsgs,
+    send_probe,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 1.0  # wait for the answers of one batch
+TCP_INFO_BYTES = 104  # enough of struct tcp_info to reach the rtt field
+ANCILLARY_BYTES = 512  # room for the extended error, the offender and the timestamp
+ECHO_READ_BYTES = 2048  # an echo reply or a UDP answer: our small payload plus headers
+
+
+@dataclass(slots=True)
+class _Pending:
+    spec: ProbeSpec
+    sock: socket.socket
+    family: int
+    sent_wall_ns: int
+    sent_mono: float
+    sent_bytes: int
+
+
+def _wall_rtt_ms(p: _Pending, stamp_ns: int | None, now_mono: float) -> float:
+    mono_ms = (now_mono - p.sent_mono) * 1000.0
+    if stamp_ns is not None:
+        kernel_ms = (stamp_ns - p.sent_wall_ns) / 1e6
+        if 0.0 <= kernel_ms <= mono_ms + 1.0:  # ignore wall-clock steps
+            return kernel_ms
+    return mono_ms
+
+
+def _tcp_info_rtt_ms(s: socket.socket) -> float | None:
+    try:
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
+    except OSError:
+        return None
+    if len(info) < TCP_INFO_RTT_OFFSET + 4:
+        return None
+    (rtt_us,) = struct.unpack_from("=I", info, TCP_INFO_RTT_OFFSET)
+    return rtt_us / 1000.0 if rtt_us > 0 else None
+
+
+def _read_answer(p: _Pending, revents: int, now_mono: float) -> ProbeReply | None:
+    """Read what arrived for one pending probe; None if nothing conclusive yet."""
+    spec, s, iph = p.spec, p.sock, IP_HEADER[p.family]
+    if revents & select.POLLERR:
+        try:
+            data, anc, _flags, _addr = s.recvmsg(
+                ICMP_ERROR_QUOTE_MAX, ANCILLARY_BYTES, socket.MSG_ERRQUEUE
+            )
+        except BlockingIOError:
+            data, anc = b"", []
+        except OSError as exc:
+            log.debug("errqueue read failed: %s", exc)
+            data, anc = b"", []
+        err, stamp = parse_cmsgs(anc)
+        if err is not None and err.origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+            kind = classify_error(err, spec.dst)
+            rcvd = min(ICMP_ERROR_QUOTE_MAX, iph + 8 + iph + 8 + len(data))
+            return ProbeReply(
+                spec.key,
+                spec.method,
+                err.offender,
+                _wall_rtt_ms(p, stamp, now_mono),
+                kind,
+                err.type,
+                err.code,
+                p.sent_bytes,
+                rcvd,
+            )
+        if err is not None:  # a local error (no route, message too long, ...)
+            return ProbeReply(
+                spec.key, spec.method, None, None, "error", None, None, p.sent_bytes, 0
+            )
+        if spec.method != "tcp":
+            # The pending error was consumed elsewhere; clear SO_ERROR and keep waiting.
+            s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            return None
+    if spec.method == "tcp" and revents & (select.POLLOUT | select.POLLERR | select.POLLHUP):
+        soerr = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        rtt = (now_mono - p.sent_mono) * 1000.0
+        if soerr == 0:
+            rtt = _tcp_info_rtt_ms(s) or rtt
+            return ProbeReply(
+                spec.key,
+                spec.method,
+                spec.dst,
+                rtt,
+                "reached",
+                None,
+                None,
+                p.sent_bytes + iph + TCP_ACK_BYTES,
+                iph + TCP_SYN_BYTES,
+            )
+        if soerr == errno.ECONNREFUSED:
+            return ProbeReply(
+                spec.key,
+                spec.method,
+                spec.dst,
+                rtt,
+                "reached",
+                None,
+                None,
+                p.sent_bytes,
+                iph + TCP_ACK_BYTES,
+            )
+        return ProbeReply(spec.key, spec.method, None, None, "error", None, None, p.sent_bytes, 0)
+    if revents & select.POLLIN and spec.method in ("icmp", "udp"):
+        try:
+            data, anc, _flags, addr = s.recvmsg(ECHO_READ_BYTES, ANCILLARY_BYTES)
+        except OSError:
+            return None
+        _err, stamp = parse_cmsgs(anc)
+        if spec.method == "icmp":
+            if len(data) < 8:
+                return None
+            typ, _code, _ck, _ident, seq = struct.unpack_from("!BBHHH", data, 0)
+            if typ not in (ICMP_ECHO_REPLY, ICMPV6_ECHO_REPLY):
+                return None
+        return ProbeReply(
+            spec.key,
+            spec.method,
+            str(addr[0]),
+            _wall_rtt_ms(p, stamp, now_mono),
+            "reached",
+            None,
+            None,
+            p.sent_bytes,
+            iph + 8 + len(data),
+        )
+    return None
+
+
+def run_probes(
+    specs: Sequence[ProbeSpec],
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    *,
+    wake_fd: int | None = None,
+    seq: int = 1,
+) -> dict[int, ProbeReply]:
+    """Send every probe at once (one socket each) and collect the answers.
+
+    Returns one :class:`ProbeReply` per spec key (``kind="timeout"`` when none came within
+    ``timeout_s``). Readability of ``wake_fd`` ends the wait early (used by
+    :meth:`player.net.path.prober.HopProber.stop`). Raises :class:`MethodUnavailable` when a method's socket
+    cannot be opened at all.
+    """
+    pending: dict[int, _Pending] = {}
+    replies: dict[int, ProbeReply] = {}
+    poller = select.poll()
+    try:
+        for spec in specs:
+            family = family_of(spec.dst)
+            s = open_probe_socket(spec, family)
+            try:
+                wall_ns, mono = time.time_ns(), time.monotonic()
+                nbytes = send_probe(spec, s, family, seq)
+            except OSError as exc:
+                s.close()
+                if isinstance(exc, MethodUnavailable):
+                    raise
+                log.debug("probe %s ttl=%s to %s failed: %s", spec.method, spec.ttl, spec.dst, exc)
+                replies[spec.key] = ProbeReply(spec.key, spec.method, None, None, "error")
+                continue
+            pending[s.fileno()] = _Pending(spec, s, family, wall_ns, mono, nbytes)
+            mask = select.POLLERR | select.POLLIN
+            if spec.method == "tcp":
+                mask |= select.POLLOUT
+            poller.register(s.fileno(), mask)
+        if wake_fd is not None:
+            poller.register(wake_fd, select.POLLIN)
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            events = poller.poll(max(1, int(left * 1000)))
+            now = time.monotonic()
+            for fd, revents in events:
+                if fd == wake_fd:
+                    deadline = now  # woken: give up waiting
+                    continue
+                p = pending.get(fd)
+                if p is None:
+                    continue
+                reply = _read_answer(p, revents, now)
+                if reply is not None:
+                    replies[p.spec.key] = reply
+                    poller.unregister(fd)
+                    p.sock.close()
+                    del pending[fd]
+        for p in pending.values():
+            replies[p.spec.key] = ProbeReply(
+                p.spec.key, p.spec.method, None, None, "timeout", sent_bytes=p.sent_bytes
+            )
+    finally:
+        for p in pending.values():
+            p.sock.close()
+    return replies

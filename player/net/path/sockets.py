@@ -1,0 +1,249 @@
+"""Probe sockets: one socket per probe with ``IP_RECVERR``, the probe packets, parsing of
+the kernel's error-queue messages, and whether unprivileged ICMP is permitted.
+
+Every probe socket enables ``IP_RECVERR`` (``IPV6_RECVERR``), so the kernel queues the ICMP
+*time exceeded* (or *destination unreachable*) that a router sends back on the socket's
+error queue, where it is read with ``recvmsg(MSG_ERRQUEUE)``: a ``struct sock_extended_err``
+followed by the offender's address (``SO_EE_OFFENDER``). Receive times come from
+``SO_TIMESTAMPNS`` when the kernel provides them, so a busy Python thread does not inflate
+the RTT.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+PAYLOAD_BYTES = 32
+PAYLOAD = b"stallwatch-probe".ljust(PAYLOAD_BYTES, b".")
+PING_GROUP_RANGE_PATH = "/proc/sys/net/ipv4/ping_group_range"
+UDP_BASE_PORT = 33434  # traceroute's conventional first port (+ TTL)
+
+# --- Linux constants not exported by the socket module -------------------------------
+IP_RECVERR = 11
+IPV6_RECVERR = 25
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
+SO_EE_ORIGIN_LOCAL = 1
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
+ICMP_ECHO_REQUEST = 8
+ICMPV6_ECHO_REQUEST = 128
+ICMP_TIME_EXCEEDED = 11
+ICMPV6_TIME_EXCEEDED = 3
+ICMP_DEST_UNREACH = 3
+ICMPV6_DEST_UNREACH = 1
+TCP_INFO_RTT_OFFSET = 68  # struct tcp_info: u8 x8, then u32 rto .. rcv_ssthresh, rtt
+_EXT_ERR = struct.Struct("=IBBBBII")  # struct sock_extended_err
+ICMP_PORT_UNREACH = 3  # destination unreachable codes that mean "the destination answered"
+ICMPV6_PORT_UNREACH = 4
+ICMP_ECHO_REPLY = 0
+ICMPV6_ECHO_REPLY = 129
+
+# Approximate on-wire IP bytes, for the probe byte counter.
+IP_HEADER = {socket.AF_INET: 20, socket.AF_INET6: 40}
+TCP_SYN_BYTES = 40  # TCP header with the usual SYN options (MSS, SACK, TS, WS)
+TCP_ACK_BYTES = 20
+ICMP_ERROR_QUOTE_MAX = 576  # RFC 1812: an ICMPv4 error quotes at most this much
+
+
+# --- result types ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ExtendedError:
+    """The kernel's ``struct sock_extended_err`` plus the offender address."""
+
+    errno: int
+    origin: int
+    type: int
+    code: int
+    info: int
+    data: int
+    offender: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSpec:
+    """One probe: ``key`` identifies it in the answer (the TTL or the hop number)."""
+
+    key: int
+    method: str  # icmp | udp | tcp
+    dst: str  # IP literal
+    port: int = 0  # udp/tcp destination port
+    ttl: int | None = None  # None = the system default (not TTL-limited)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReply:
+    """What came back for one probe."""
+
+    key: int
+    method: str
+    address: str | None  # who answered; None = no answer
+    rtt_ms: float | None
+    kind: str  # ttl_exceeded | reached | unreachable | timeout | error
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+    sent_bytes: int = 0
+    received_bytes: int = 0
+
+    @property
+    def answered(self) -> bool:
+        return self.address is not None and self.rtt_ms is not None
+
+
+class MethodUnavailable(OSError):
+    """A probe method cannot be used here (permission, family, kernel support)."""
+
+
+# --- ICMP permission ------------------------------------------------------------------
+def parse_ping_group_range(text: str) -> tuple[int, int]:
+    """Parse the two numbers of ``net.ipv4.ping_group_range``."""
+    parts = text.split()
+    if len(parts) != 2:
+        raise ValueError(f"unexpected ping_group_range: {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def ping_permission(
+    groups: Iterable[int] | None = None, range_text: str | None = None
+) -> tuple[bool, str | None]:
+    """Whether unprivileged ICMP echo sockets are allowed for us, and why not.
+
+    ``groups`` defaults to our real gid plus supplementary groups; ``range_text`` to the
+    contents of ``/proc/sys/net/ipv4/ping_group_range``. The kernel allows the socket when
+    any of our groups lies inside the inclusive range.
+    """
+    if groups is None:
+        gids = [os.getgid(), *os.getgroups()]
+    else:
+        gids = list(groups)
+    if range_text is None:
+        try:
+            with open(PING_GROUP_RANGE_PATH, encoding="ascii") as f:
+                range_text = f.read()
+        except OSError as exc:
+            return False, f"ICMP not permitted: cannot read ping_group_range ({exc.strerror})"
+    lo, hi = parse_ping_group_range(range_text)
+    if any(lo <= g <= hi for g in gids):
+        return True, None
+    gid = gids[0] if gids else os.getgid()
+    return False, f"ICMP not permitted: ping_group_range {lo} {hi} excludes gid {gid}"
+
+
+# --- error queue parsing --------------------------------------------------------------
+def parse_sockaddr(data: bytes) -> str | None:
+    """The address in a ``struct sockaddr_in``/``sockaddr_in6``; None for AF_UNSPEC."""
+    if len(data) < 2:
+        return None
+    (fam,) = struct.unpack_from("=H", data, 0)
+    if fam == socket.AF_INET and len(data) >= 8:
+        return socket.inet_ntop(socket.AF_INET, data[4:8])
+    if fam == socket.AF_INET6 and len(data) >= 24:
+        return socket.inet_ntop(socket.AF_INET6, data[8:24])
+    return None
+
+
+def parse_extended_err(data: bytes) -> ExtendedError:
+    """Parse the payload of an ``IP_RECVERR``/``IPV6_RECVERR`` control message."""
+    if len(data) < _EXT_ERR.size:
+        raise ValueError(f"sock_extended_err too short: {len(data)} bytes")
+    ee_errno, origin, typ, code, _pad, info, dat = _EXT_ERR.unpack_from(data, 0)
+    offender = parse_sockaddr(data[_EXT_ERR.size :])
+    return ExtendedError(ee_errno, origin, typ, code, info, dat, offender)
+
+
+def parse_cmsgs(
+    ancdata: Sequence[tuple[int, int, bytes]],
+) -> tuple[ExtendedError | None, int | None]:
+    """Pick the extended error and the kernel receive timestamp (ns) from ``recvmsg`` data."""
+    err: ExtendedError | None = None
+    stamp: int | None = None
+    for level, typ, data in ancdata:
+        if (level, typ) in ((socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)):
+            err = parse_extended_err(data)
+        elif level == socket.SOL_SOCKET and typ == SCM_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack_from("=qq", data, 0)
+            stamp = sec * 1_000_000_000 + nsec
+    return err, stamp
+
+
+def classify_error(err: ExtendedError, dst: str) -> str:
+    """``ttl_exceeded``, ``reached`` (port unreachable / RST from the destination) or
+    ``unreachable`` (another ICMP error, or one raised locally)."""
+    if err.origin == SO_EE_ORIGIN_ICMP:
+        if err.type == ICMP_TIME_EXCEEDED:
+            return "ttl_exceeded"
+        if err.type == ICMP_DEST_UNREACH and err.code == ICMP_PORT_UNREACH and err.offender == dst:
+            return "reached"
+    elif err.origin == SO_EE_ORIGIN_ICMP6:
+        if err.type == ICMPV6_TIME_EXCEEDED:
+            return "ttl_exceeded"
+        if (
+            err.type == ICMPV6_DEST_UNREACH
+            and err.code == ICMPV6_PORT_UNREACH
+            and err.offender == dst
+        ):
+            return "reached"
+    return "unreachable"
+
+
+def icmp_permitted_socket(family: int) -> socket.socket:
+    """An unprivileged ICMP echo socket; raises :class:`MethodUnavailable` when refused."""
+    proto = socket.IPPROTO_ICMPV6 if family == socket.AF_INET6 else socket.IPPROTO_ICMP
+    try:
+        return socket.socket(family, socket.SOCK_DGRAM, proto)
+    except (PermissionError, OSError) as exc:
+        ok, why = ping_permission()
+        raise MethodUnavailable(exc.errno or errno.EACCES, why or f"ICMP socket: {exc}") from exc
+
+
+def open_probe_socket(spec: ProbeSpec, family: int) -> socket.socket:
+    if spec.method == "icmp":
+        s = icmp_permitted_socket(family)
+    elif spec.method == "udp":
+        s = socket.socket(family, socket.SOCK_DGRAM)
+    elif spec.method == "tcp":
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    else:
+        raise ValueError(f"unknown probe method {spec.method!r}")
+    try:
+        s.setblocking(False)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+            if spec.ttl is not None:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, spec.ttl)
+        else:
+            s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+            if spec.ttl is not None:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, spec.ttl)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:  # pragma: no cover - very old kernels
+            pass
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def send_probe(spec: ProbeSpec, s: socket.socket, family: int, seq: int) -> int:
+    """Send one probe; return its approximate on-wire size in bytes."""
+    iph = IP_HEADER[family]
+    if spec.method == "icmp":
+        typ = ICMPV6_ECHO_REQUEST if family == socket.AF_INET6 else ICMP_ECHO_REQUEST
+        # The kernel fills in the identifier (the socket's "port") and the checksum.
+        packet = struct.pack("!BBHHH", typ, 0, 0, 0, seq & 0xFFFF) + PAYLOAD
+        s.sendto(packet, (spec.dst, 0))
+        return iph + len(packet)
+    if spec.method == "udp":
+        s.sendto(PAYLOAD, (spec.dst, spec.port))
+        return iph + 8 + len(PAYLOAD)
+    rc = s.connect_ex((spec.dst, spec.port))
+    if rc not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+        raise OSError(rc, os.strerror(rc))
+    return iph + TCP_SYN_BYTES
