@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from player.core.model import FetchKind, PlaybackState
-from player.headless import play
 from player.session import StallBegan, StallFinished, StreamNote
+from player.session.headless import play
 from tests.support.media import make_hls, make_mp4
 
 pytestmark = [pytest.mark.vlc]

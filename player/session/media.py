@@ -1,0 +1,67 @@
+"""The source being played and what is known about it; a fresh record on every open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+from player.core import buffer_health as bh
+from player.core.model import Fetch
+
+if TYPE_CHECKING:
+    from player.net.gateway import Rendition
+
+URL_SCHEMES = ("http", "https", "rtsp", "rtmp", "mms", "udp", "file")
+NOTES_KEPT = 20  # stream notes kept for the report (the stats panel shows the last)
+
+
+def title_for(source: str) -> str:
+    parsed = urlparse(source)
+    if parsed.scheme in ("http", "https", "file"):
+        name = Path(unquote(parsed.path)).name
+        return name or parsed.netloc or source
+    return Path(source).name or source
+
+
+def is_url(source: str) -> bool:
+    return urlparse(source).scheme in URL_SCHEMES
+
+
+@dataclass(slots=True)
+class OpenMedia:
+    """One open of one source: its title, timing, fetches, renditions and notes.
+
+    Owned by the session's thread. Replaced (never cleared) by every open, so nothing
+    of a previous source can leak into the next one."""
+
+    source: str | None = None
+    title: str = ""
+    gen: int = 0  # the session's generation this record belongs to
+    opened_at: float | None = None  # session clock
+    monitor: bh.BufferHealthMonitor = field(default_factory=bh.BufferHealthMonitor)
+    length_s: float | None = None
+    seekable: bool = False
+    last_position_s: float | None = None
+    playing_since: float | None = None  # first libVLC "playing" of this open
+    failed: bool = False
+    fetches: list[Fetch] = field(default_factory=list)
+    renditions: list[Rendition] = field(default_factory=list)
+    current_rendition: int | None = None  # gateway index of the last segment served
+    per_segment_data: bool = True
+    mode_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def rendition(self, index: int | None) -> Rendition | None:
+        if index is None or not (0 <= index < len(self.renditions)):
+            return None
+        return self.renditions[index]
+
+    @property
+    def playing_rendition(self) -> Rendition | None:
+        return self.rendition(self.current_rendition)
+
+    def add_note(self, message: str) -> None:
+        self.notes.append(message)
+        del self.notes[:-NOTES_KEPT]

@@ -1,0 +1,141 @@
+"""The session's numbers for the viewer and the report: QoE, the stats view, the fetch summary.
+
+Pure functions of what the session knows; none of them changes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from player.core import evidence
+from player.core.attribution import overall_from_stalls
+from player.core.model import FetchKind, PlaybackState, QoE, Segment, SessionReport, Stall, Verdict
+from player.core.stats import median
+from player.core.wording import playback as say
+from player.session.events import StatsView
+from player.session.factories import PathSnapshotLike
+from player.session.media import OpenMedia
+
+
+def qoe(media: OpenMedia, frames_displayed: int, frames_dropped: int) -> QoE:
+    """The monitor's QoE with libVLC's own picture counts (and a bitrate from fetches)."""
+    q = media.monitor.qoe()
+    q.frames_displayed = frames_displayed
+    q.frames_dropped = max(q.frames_dropped, frames_dropped)
+    if q.avg_bitrate_kbps is None:
+        bitrates = [f.rendition_bitrate_bps for f in media.fetches if f.rendition_bitrate_bps]
+        if bitrates:
+            q.avg_bitrate_kbps = round(sum(bitrates) / len(bitrates) / 1000.0, 1)
+    return q
+
+
+def stats_view(
+    media: OpenMedia,
+    *,
+    state: PlaybackState,
+    q: QoE,
+    history: Iterable[tuple[float, float | None, float | None, float | None]],
+    pinned: bool,
+    video_size: tuple[int, int],
+) -> StatsView:
+    """Everything the statistics panel shows (``video_size``: libVLC's, (0, 0) if none)."""
+    fetches = media.fetches
+    segs = [f for f in fetches if f.kind in evidence.MEDIA_KINDS]
+    last = segs[-1] if segs else (fetches[-1] if fetches else None)
+    rend = media.playing_rendition
+    view = StatsView(
+        state=state.value,
+        buffer_ahead_s=media.monitor.buffer_ahead_s,
+        frames_displayed=q.frames_displayed,
+        frames_dropped=q.frames_dropped,
+        stall_count=q.stall_count,
+        stall_s=q.stall_s,
+        fetch_count=len(fetches),
+        history=list(history),
+    )
+    if rend is not None:
+        view.rendition = say.rendition_position(rend.index, len(media.renditions), pinned)
+        view.bitrate_bps = float(rend.bandwidth)
+        if rend.resolution:
+            view.resolution = f"{rend.resolution[0]}x{rend.resolution[1]}"
+    if view.resolution is None:
+        w, h = video_size
+        view.resolution = f"{w}x{h}" if w and h else None
+    if last is not None:
+        view.host = last.host or None
+        view.connection_reused = last.reused_connection
+        view.ttfb_ms = last.ttfb_ms
+    view.throughput_bps = evidence.recent_throughput(fetches)
+    notes = []
+    if not media.per_segment_data:
+        notes.append(say.NO_SEGMENT_DATA)
+    if media.mode_note:
+        notes.append(media.mode_note)
+    if media.notes:
+        notes.append(media.notes[-1])
+    view.note = " ".join(notes)
+    return view
+
+
+def fetch_summary(media: OpenMedia, snap: PathSnapshotLike | None) -> dict:
+    """The report's ``fetches`` object (DESIGN.md)."""
+    fetches = media.fetches
+    by_kind: dict[str, int] = {}
+    for f in fetches:
+        by_kind[f.kind.value] = by_kind.get(f.kind.value, 0) + 1
+    ttfbs = [f.ttfb_ms for f in fetches if f.ttfb_ms is not None]
+    tputs = [t for t in (f.throughput_bps for f in fetches if f.kind is FetchKind.SEGMENT) if t]
+    video_bytes = sum(f.bytes for f in fetches)
+    probe_bytes = snap.probe_bytes if snap else 0
+    ttfb_median = median(ttfbs)
+    tput_median = median(tputs)
+    return {
+        "count": len(fetches),
+        "by_kind": by_kind,
+        "bytes": video_bytes,
+        "errors": sum(1 for f in fetches if f.error),
+        "retries": sum(f.retries for f in fetches),
+        "resumed": sum(f.resumed for f in fetches),
+        "reused_connections": sum(1 for f in fetches if f.reused_connection),
+        "ttfb_ms_median": None if ttfb_median is None else round(ttfb_median, 1),
+        "throughput_kbps_median": None if tput_median is None else round(tput_median / 1000.0, 1),
+        "per_segment_data": media.per_segment_data,
+        "probe_bytes": probe_bytes,
+        "probe_ratio": round(probe_bytes / video_bytes, 5) if video_bytes else None,
+        "notes": list(media.notes),
+    }
+
+
+def session_report(
+    media: OpenMedia,
+    *,
+    state: PlaybackState,
+    q: QoE,
+    stalls: Sequence[Stall],
+    snap: PathSnapshotLike | None,
+) -> SessionReport:
+    """The session so far, in the shape of DESIGN.md's ``diagnose --json``."""
+    stalls = list(stalls)
+    overall = overall_from_stalls(stalls) if stalls else Verdict(Segment.NONE, confidence=1.0)
+    played = 0.0
+    if media.opened_at is not None:
+        played = (media.last_position_s or 0.0) if state is PlaybackState.ENDED else 0.0
+        played = max(played, media.monitor.time_in(PlaybackState.PLAYING))
+    probe = {"status": "not_run", "method": "none", "reason": "", "probe_bytes": 0}
+    if snap is not None:
+        probe = {
+            "status": snap.status.value,
+            "method": snap.method,
+            "reason": snap.reason,
+            "probe_bytes": snap.probe_bytes,
+        }
+    return SessionReport(
+        probe=probe,
+        url=media.source or "",
+        played_s=round(played, 2),
+        qoe=q,
+        stalls=stalls,
+        verdict=overall,
+        path=snap.hops if snap else [],
+        fetches=fetch_summary(media, snap),
+    )

@@ -1,0 +1,107 @@
+"""One heartbeat's measurements: the buffer sample, CPU and dropped pictures, the stats history.
+
+Reads libVLC and the gateway, feeds the buffer-health monitor, and hands its events to the
+stall tracker and its buffer level to the rendition policy. Owner thread only.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from player.core import evidence
+from player.core.model import BufferSample, PlaybackState
+from player.net import gateway as gw
+from player.playback.vlc import VlcPlayer
+from player.session.factories import CpuSampler, GatewayLike, PathMonitorLike
+from player.session.media import OpenMedia
+from player.session.rendition_policy import RenditionPolicy
+from player.session.stall_tracker import StallTracker
+
+HISTORY_EVERY_S = 0.5  # stats graph sampling
+HISTORY_SPAN_S = 120.0
+DEVICE_EVERY_S = 1.0  # CPU sampling
+SAMPLED_STATES = (PlaybackState.PLAYING, PlaybackState.STALLED, PlaybackState.STARTUP)
+
+HistoryPoint = tuple[float, float | None, float | None, float | None]  # at, buffer, tput, bitrate
+
+
+class Sampler:
+    """The session's measurements, taken by :meth:`sample` on every heartbeat while playing."""
+
+    def __init__(
+        self, player: VlcPlayer, cpu: CpuSampler, tracker: StallTracker, policy: RenditionPolicy
+    ) -> None:
+        self.player = player
+        self.cpu = cpu
+        self._tracker = tracker
+        self._policy = policy
+        self.history: deque[HistoryPoint] = deque(maxlen=int(HISTORY_SPAN_S / HISTORY_EVERY_S) + 1)
+        self._last_history_at = 0.0
+        self.proc_cpu: float | None = None
+        self.sys_cpu: float | None = None
+        self._last_device_at = 0.0
+        self.frames_dropped = 0  # libVLC's lost pictures, cumulative
+
+    def reset(self) -> None:
+        """A new open: the stats graph starts empty."""
+        self.history.clear()
+
+    def sample(
+        self,
+        now: float,
+        state: PlaybackState,
+        media: OpenMedia,
+        gateway: GatewayLike | None,
+        path: PathMonitorLike | None,
+    ) -> float | None:
+        """Measure once (``state``: the session's); returns libVLC's playhead, if any."""
+        t = self.player.time_s()
+        if t is not None and state is not PlaybackState.STARTUP:
+            media.last_position_s = t
+        if now - self._last_device_at >= DEVICE_EVERY_S:
+            self._sample_device(now, media, path)
+        g = gateway
+        # For a progressive file the gateway can only estimate media time from bytes
+        # (constant bitrate): too rough to call a freeze a glitch, so it is not used.
+        delivered = g.delivered_until_s() if g is not None and g.mode is not gw.Mode.PROGRESSIVE else None
+        sample = BufferSample(
+            starving=g.starving() if g is not None else None,
+            at=now,
+            playhead_s=t if state is not PlaybackState.STARTUP or (t or 0) > 0 else None,
+            delivered_media_s=delivered,
+            frames_displayed=self.player.frames.distinct_frames,
+            frames_dropped=self.frames_dropped,
+            bytes_delivered=g.bytes_delivered() if g is not None else 0,
+        )
+        if g is not None:
+            cur = g.current_rendition()
+            if cur is not None and cur != media.current_rendition:
+                media.current_rendition = cur
+                rend = media.rendition(cur)
+                if rend is not None:
+                    media.monitor.on_rendition(rend.bandwidth, now)
+        self._tracker.feed(media.monitor.feed(sample))
+        self._policy.observe(media.monitor.buffer_ahead_s, media.current_rendition)
+        self._tracker.refresh(now)
+        if now - self._last_history_at >= HISTORY_EVERY_S:
+            self._last_history_at = now
+            rend = media.playing_rendition
+            self.history.append(
+                (
+                    now,
+                    media.monitor.buffer_ahead_s,
+                    evidence.recent_throughput(media.fetches),
+                    float(rend.bandwidth) if rend else None,
+                )
+            )
+        return t
+
+    def _sample_device(self, now: float, media: OpenMedia, path: PathMonitorLike | None) -> None:
+        self._last_device_at = now
+        if path is not None:
+            path.fit_budget(sum(f.bytes for f in media.fetches))
+        cpu = self.cpu.sample()
+        if cpu is not None:
+            self.proc_cpu, self.sys_cpu = cpu
+        stats = self.player.stats()
+        self.frames_dropped = int(stats.get("lost_pictures", 0) or 0)

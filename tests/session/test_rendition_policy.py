@@ -1,0 +1,97 @@
+"""The rendition policy alone: index mapping, pin, buffer level and generations."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from player.core.model import Fetch, FetchKind
+from player.session.rendition_policy import RenditionPolicy
+
+
+@dataclass
+class Rend:
+    bandwidth: int
+
+
+class Source:
+    """Renditions in master order: 720p, 240p, 360p."""
+
+    def __init__(self) -> None:
+        self.rends = [Rend(2_000_000), Rend(400_000), Rend(800_000)]
+
+    def renditions(self) -> list[Rend]:
+        return self.rends
+
+    def segment_duration_s(self) -> float | None:
+        return 2.0
+
+
+def fast_fetch(seq: int) -> Fetch:
+    return Fetch(url=f"s{seq}.ts", kind=FetchKind.SEGMENT, started_at=float(seq), bytes=2_500_000,
+                 transfer_ms=200.0, ttfb_ms=20.0, finished_at=seq + 0.2)  # fmt: skip
+
+
+def test_auto_starts_low_and_climbs_with_throughput_in_gateway_indices() -> None:
+    p = RenditionPolicy()
+    p.reset(1, Source())
+    assert p.choose(1, 0) == 1  # ABR's lowest is the master's 2nd entry
+    for seq in range(6):
+        p.add_fetch(1, fast_fetch(seq))
+    p.observe(buffer_ahead_s=20.0, playing=1)
+    assert p.estimate_bps is not None and p.estimate_bps > 50e6
+    chosen = [p.choose(1, seq) for seq in range(1, 30)]
+    bitrates = [Source().rends[i].bandwidth for i in chosen]
+    assert bitrates == sorted(bitrates), "steps up only, with plenty of throughput and buffer"
+    assert chosen[-1] == 0  # the top: the master's 1st entry
+
+
+def test_a_pin_holds_before_and_after_abr_starts() -> None:
+    p = RenditionPolicy()
+    p.pin(2)
+    p.reset(1, None)  # a new open keeps the viewer's pin; no gateway yet
+    p.observe(None, playing=None)
+    assert p.choose(1, 0) == 0  # no renditions known: the fallback
+    p.attach(1, Source())
+    assert p.choose(1, 1) == 2
+    p.pin(None)
+    assert p.pinned is None
+    assert p.choose(1, 2) == 2  # Auto keeps what plays until a throughput is measured
+    for seq in range(6):
+        p.add_fetch(1, fast_fetch(seq))
+    p.observe(buffer_ahead_s=20.0, playing=2)
+    assert 0 in [p.choose(1, seq) for seq in range(3, 30)]
+
+
+def test_an_earlier_generation_gets_no_say() -> None:
+    p = RenditionPolicy()
+    p.reset(1, Source())
+    p.choose(1, 0)
+    p.reset(2, Source())
+    p.attach(1, Source())  # a late attach of the old open is ignored
+    p.add_fetch(1, fast_fetch(0))
+    assert p.estimate_bps is None  # no ABR for open 2 yet, and the old fetch made none
+    assert p.choose(1, 5) == 0
+    p.choose(2, 0)
+    p.add_fetch(1, fast_fetch(1))
+    assert p.estimate_bps is None
+
+
+def test_the_gateway_thread_and_the_owner_share_it_safely() -> None:
+    p = RenditionPolicy()
+    p.reset(1, Source())
+    choices: list[int] = []
+
+    def gateway_thread() -> None:
+        for seq in range(200):
+            p.add_fetch(1, fast_fetch(seq))
+            choices.append(p.choose(1, seq))
+
+    t = threading.Thread(target=gateway_thread, name="gateway-relay")
+    t.start()
+    for i in range(200):
+        p.observe(float(i % 30), playing=1)
+        p.pin(None if i % 2 else 2)
+    t.join()
+    p.pin(None)
+    assert len(choices) == 200 and set(choices) <= {0, 1, 2}

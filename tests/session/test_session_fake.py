@@ -1,0 +1,310 @@
+"""The session facade and its parts, driven by fakes on a fake clock (milliseconds each).
+
+Only the clock, libVLC, the gateway, the path monitor, the CPU sampler and the preflight
+check are fake (tests/support/fakes.py); the session's parts, the buffer model, ABR,
+evidence and attribution are the real ones.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from player.core.model import FetchKind, PlaybackState, Segment
+from player.net import gateway as gw
+from player.playback.vlc import EventKind
+from player.session import (
+    Ended,
+    EndedEarly,
+    MediaInfo,
+    NoticeChanged,
+    Opening,
+    PlaybackFailed,
+    RenditionsKnown,
+    StallBegan,
+    StallFinished,
+    StateChanged,
+    StreamNote,
+)
+from player.session.stall_tracker import NOTICE_LINGER_S, VERDICT_REFRESH_S
+from tests.session.conftest import RENDITIONS, TICK_S, URL, Rig
+from tests.support.fakes import PATH_DESTINATION, FakePathMonitor, queued_path
+
+OTHER_URL = "https://other.example/live/master.m3u8"
+
+
+def states(rig: Rig) -> list[PlaybackState]:
+    return [e.state for e in rig.events(StateChanged)]
+
+
+def test_startup_opening_to_playing_with_startup_time_in_qoe(rig: Rig) -> None:
+    g = rig.start(startup_s=0.3)
+    assert rig.net.checked == [URL]
+    assert g.started and g.url == URL
+    assert rig.player.opened == [g.open(URL)], "libVLC must read through the gateway"
+    assert isinstance(rig.seen[0], Opening) and rig.seen[0].title == "master.m3u8"
+    labels = rig.events(RenditionsKnown)[0].labels
+    assert labels == ["720p · 2.00 Mbit/s", "240p · 0.40 Mbit/s", "360p · 0.80 Mbit/s"]
+
+    rig.run_until(lambda: rig.session.monitor.startup_s is not None, limit_s=2)
+    assert states(rig) == [PlaybackState.STARTUP, PlaybackState.PLAYING]
+    info = rig.events(MediaInfo)[-1]
+    assert info.length_s == 40.0 and info.seekable and not info.live
+    assert g.media_duration == 40.0
+    # Opened at t0; libVLC played after 0.3 s; the 2nd picture (25 fps) came within a tick.
+    q = rig.session.qoe()
+    assert 0.3 < q.startup_s <= 0.3 + 2 * TICK_S
+    rig.run(2.0)
+    assert rig.session.state is PlaybackState.PLAYING
+    assert rig.session.qoe().stall_count == 0
+    assert rig.session.fetch_summary()["by_kind"][FetchKind.SEGMENT.value] == len(g.served)
+    assert rig.session.stats().rendition.endswith("(auto)")
+
+
+def stall_with_path_evidence_arriving() -> tuple[Rig, FakePathMonitor]:
+    """A stall that starts while the path is still being discovered (no evidence for a
+    named verdict); the probes' results, a queue at the server's hops, come in during it."""
+    rig = Rig(probe_path=True, buffer_target_s=2.0)
+    rig.start()
+    monitor = rig.net.monitors[-1]
+    assert (monitor.host, monitor.port, monitor.started) == ("cdn.example", 443, True)
+    monitor.discovering()
+    rig.run(3.0)
+    rig.feeding = False  # the origin stops answering: VLC drains its buffer, then waits
+    rig.run_until(lambda: rig.events(StallBegan), limit_s=10)
+    return rig, monitor
+
+
+def test_stall_gets_a_verdict_refreshed_while_it_lasts_then_finishes() -> None:
+    rig, monitor = stall_with_path_evidence_arriving()
+    began = rig.events(StallBegan)[0]
+    assert rig.session.state is PlaybackState.STALLED
+    stall = rig.session.monitor.stalls[0]
+    first = rig.session.current_verdict
+    assert first is not None and first.segment is Segment.UNKNOWN and stall.verdict is first
+    assert stall.verdict_after_s is not None and stall.verdict_after_s < VERDICT_REFRESH_S
+    assert rig.events(NoticeChanged)[-1].verdict is first
+    assert stall.named_after_s is None
+
+    hops, samples = queued_path(idle_at=990.0, loaded_at=rig.clock() - 5.0, from_hop=5)
+    monitor.discovered(hops, samples, PATH_DESTINATION)
+    rig.step()
+    assert rig.session.current_verdict is first, "no new verdict before VERDICT_REFRESH_S"
+    rig.run_until(lambda: rig.session.current_verdict is not first, limit_s=VERDICT_REFRESH_S + 0.1)
+    second = rig.session.current_verdict
+    assert second.segment is Segment.SERVER and second.culprit == "ExampleCDN"
+    assert stall.verdict is second
+    assert stall.named_after_s == pytest.approx(
+        stall.verdict_after_s + VERDICT_REFRESH_S, abs=2 * TICK_S
+    )
+    notice = rig.events(NoticeChanged)[-1]
+    assert notice.verdict is second and "ExampleCDN" in notice.notice.title
+    assert rig.session.current_notice == notice.notice
+    assert not rig.events(StallFinished)
+
+    rig.feeding = True  # bytes again
+    rig.run_until(lambda: rig.events(StallFinished), limit_s=3)
+    finished = rig.events(StallFinished)[0]
+    assert finished.start_s == began.start_s and finished.duration_s > VERDICT_REFRESH_S
+    assert rig.session.state is PlaybackState.PLAYING
+    monitor.discovering()  # whatever the path says now, it describes the recovery
+    rig.run(2.0)
+    assert stall.verdict is second, "evidence after the recovery must not change the verdict"
+    # The notice lingers after the stall, then goes.
+    rig.run(NOTICE_LINGER_S - 2.5)
+    assert rig.session.current_notice is not None
+    rig.run(1.0)
+    assert rig.session.current_notice is None
+    assert rig.events(NoticeChanged)[-1].notice is None
+    report = rig.session.report()
+    assert report.qoe.stall_count == 1 and report.verdict.segment is Segment.SERVER
+    rig.session.close()
+    assert monitor.stopped and rig.gateway.stopped.is_set()
+
+
+def test_report_has_no_side_effects_even_during_a_stall() -> None:
+    rig, monitor = stall_with_path_evidence_arriving()
+    stall = rig.session.monitor.stalls[0]
+    made = stall.verdict
+    hops, samples = queued_path(idle_at=990.0, loaded_at=rig.clock() - 5.0, from_hop=5)
+    monitor.discovered(hops, samples, PATH_DESTINATION)  # new evidence, no tick yet
+    report = rig.session.report()
+    assert report.stalls[0].verdict.segment is Segment.SERVER  # made from the evidence now
+    assert report.stalls[0] is not stall and stall.verdict is made  # ... on a copy
+    assert stall.named_after_s is None and report.stalls[0].named_after_s is not None
+    assert rig.session.current_verdict is made and rig.session.events.empty()
+    assert rig.session.report() == report
+    assert report.path == hops and report.probe["status"] == "ok"
+    rig.session.close()
+
+
+def test_a_pause_is_not_a_stall(rig: Rig) -> None:
+    rig.buffer_target_s = 1.0
+    rig.start()
+    rig.run(2.0)
+    # Pause with a buffer too short to call a frozen picture a glitch: only knowing
+    # that the viewer paused keeps it from being a stall.
+    rig.run_until(lambda: (rig.session.monitor.buffer_ahead_s or 9.0) < 1.5, limit_s=5)
+    rig.session.toggle_pause()
+    rig.feeding = False  # a paused libVLC reads nothing
+    rig.tick()
+    assert rig.session.state is PlaybackState.PAUSED
+    rig.run(5.0)  # no pictures for 5 s
+    assert rig.session.state is PlaybackState.PAUSED
+    rig.session.toggle_pause()
+    rig.feeding = True
+    rig.run(1.0)
+    assert rig.session.state is PlaybackState.PLAYING
+    assert not rig.events(StallBegan) and rig.session.monitor.stalls == []
+    assert rig.session.qoe().stall_count == 0
+    assert states(rig) == [
+        PlaybackState.STARTUP,
+        PlaybackState.PLAYING,
+        PlaybackState.PAUSED,
+        PlaybackState.PLAYING,
+    ]
+    assert rig.session.monitor.time_in(PlaybackState.PAUSED) == pytest.approx(5.0, abs=2 * TICK_S)
+
+
+def test_a_pinned_rendition_is_what_the_gateway_thread_gets_then_auto(rig: Rig) -> None:
+    g = rig.start()
+    rig.run(1.0)
+    # Auto, nothing measured yet with an empty buffer: ABR's lowest, which is master index 1.
+    assert g.served[0][1] == 1
+
+    rig.session.pin_rendition(0)  # 720p: the first in the master, the highest bitrate
+    assert rig.session.pinned_rendition == 0 and g.locked == 0
+    chosen: list[int] = []
+    t = threading.Thread(target=lambda: chosen.append(g.rendition_chooser(99)), name="gateway-relay")
+    t.start()
+    t.join()
+    assert chosen == [0], "the gateway thread's choice must be the pinned rendition"
+    rig.run(6.0)
+    assert {i for _seq, i in g.served[-2:]} == {0}
+    assert rig.session.stats().rendition == "1 of 3 (pinned)"
+
+    rig.session.pin_rendition(None)
+    assert rig.session.pinned_rendition is None and g.locked is None
+    assert g.rendition_chooser(100) in range(len(RENDITIONS))
+    assert rig.session.stats().rendition.endswith("(auto)")
+
+
+def test_a_pin_made_before_the_gateway_exists_is_applied_to_it(rig: Rig) -> None:
+    rig.session.pin_rendition(2)
+    g = rig.start()
+    assert g.locked == 2 and g.rendition_chooser(0) == 2
+
+
+def test_end_before_the_known_length_is_ended_early(rig: Rig) -> None:
+    rig.start(length_s=12.0)
+    rig.run(5.0)
+    rig.player.emit(EventKind.END_REACHED)
+    rig.tick()
+    early = rig.events(EndedEarly)
+    assert len(early) == 1 and not rig.events(Ended)
+    assert early[0].at_s == pytest.approx(5.0, abs=0.1) and early[0].length_s == 12.0
+    assert early[0].message.startswith("Playback ended early at 0:05 of 0:12")
+    assert rig.session.state is PlaybackState.ERROR
+    assert rig.player.stops >= 1
+
+
+def test_end_at_the_known_length_is_a_normal_end(rig: Rig) -> None:
+    rig.buffer_target_s = 40.0
+    rig.start(length_s=4.0)
+    rig.run(4.0)
+    rig.player.emit(EventKind.END_REACHED)
+    rig.tick()
+    assert rig.events(Ended) and not rig.events(EndedEarly)
+    assert rig.session.state is PlaybackState.ENDED
+    assert rig.session.report().played_s >= 3.9
+
+
+def test_stream_notes_from_the_gateway(rig: Rig) -> None:
+    g = rig.start()
+    g.on_event(gw.Resumed("https://cdn.example/seg3.ts", 1000))
+    g.on_event(gw.SegmentMissing(4, "https://cdn.example/seg4.ts", "HTTP 404"))
+    rig.tick()
+    notes = [e.message for e in rig.events(StreamNote)]
+    assert notes == [
+        "The connection to the server dropped; resumed where it stopped.",
+        "A part of the video is missing (HTTP 404); skipping it.",
+    ]
+    assert rig.session.fetch_summary()["notes"] == notes
+    assert rig.session.stats().note == notes[-1]
+
+
+def test_a_failed_check_is_shown_and_nothing_is_played(rig: Rig) -> None:
+    rig.net.refusals[URL] = "Could not reach cdn.example: connection refused."
+    rig.session.open(URL)
+    rig.tick()
+    failed = rig.events(PlaybackFailed)
+    assert [(f.message, f.source) for f in failed] == [(rig.net.refusals[URL], URL)]
+    assert rig.session.state is PlaybackState.ERROR
+    assert rig.player.opened == [] and rig.net.gateways == []
+
+
+def test_a_local_file_libvlc_cannot_decode_fails_with_its_codecs(rig: Rig, tmp_path) -> None:  # noqa: ANN001
+    clip = tmp_path / "clip.mkv"
+    clip.write_bytes(b"not really")
+    rig.session.open(str(clip))
+    rig.tick()
+    assert rig.player.opened == [clip.resolve().as_uri()] and rig.net.gateways == []
+    rig.player.codecs = [("video", "xyz1"), ("audio", "mp4a")]
+    rig.player.emit(EventKind.PLAYING)
+    rig.player.running = False  # "playing" but no picture and no time
+    rig.run_until(lambda: rig.events(PlaybackFailed), limit_s=6)
+    assert rig.events(PlaybackFailed)[0].message == (
+        "Could not play clip.mkv: its video format (xyz1) is not supported by this player."
+    )
+
+
+def test_reopen_while_the_old_gateway_is_still_stopping() -> None:
+    rig = Rig()
+    g1 = rig.start()
+    rig.run(1.0)
+    old_player_gen = rig.player.generation
+    gate = threading.Event()
+    g1.stop_gate = gate  # the old gateway hangs in stop() until released
+
+    opened = threading.Event()
+
+    def reopen() -> None:  # the owner's call, on a thread so that a deadlock fails the test
+        rig.session.open(OTHER_URL)
+        opened.set()
+
+    threading.Thread(target=reopen, name="owner", daemon=True).start()
+    assert opened.wait(10.0), "open() must not wait for the old gateway to stop"
+    assert g1.stop_called.wait(10.0), "teardown must tell the old gateway to stop"
+    assert not g1.stopped.is_set()
+    assert rig.player.stops == 1
+    rig.tick()
+    g2 = rig.gateway
+    assert g2 is not g1 and g2.url == OTHER_URL and rig.session.gateway is g2
+    g2.load_playlist(RENDITIONS)
+    rig.player.playing(30.0)
+    rig.run(1.0)
+    estimate = rig.session.policy.estimate_bps
+    fetches = list(rig.session.media.fetches)
+    assert estimate is not None and fetches
+
+    # The stopping gateway's threads still talk; none of it may reach the new open.
+    g1.load_playlist([(9_000_000, 1080)])
+    g1.serve_segment(50, size=99_999_999)
+    g1.on_event(gw.UpstreamError("https://cdn.example/seg51.ts", 500, "HTTP 500"))
+    assert g1.rendition_chooser(51) == 0
+    assert rig.session.policy.estimate_bps == estimate, "the old gateway's fetch fed ABR"
+    rig.player.emit(EventKind.END_REACHED, generation=old_player_gen)  # a late libVLC event
+    rig.tick()
+    assert rig.session.media.fetches == fetches
+    assert [len(e.labels) for e in rig.events(RenditionsKnown)] == [3, 3]
+    assert not rig.events(StreamNote) and not rig.events(EndedEarly) and not rig.events(Ended)
+    rig.run(1.0)
+    assert rig.session.state is PlaybackState.PLAYING
+    assert rig.session.source == OTHER_URL and rig.session.report().url == OTHER_URL
+    assert all(f.media_sequence != 50 for f in rig.session.media.fetches)
+
+    gate.set()
+    assert g1.stopped.wait(10.0)
+    rig.session.close()
+    assert g2.stopped.is_set()
