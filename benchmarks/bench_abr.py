@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from player.demo_media import make_hls  # noqa: E402
-from player.headless import play  # noqa: E402
-from player.net.loopback_origin import OriginServer  # noqa: E402
+from player.demo.media import make_hls  # noqa: E402
+from player.demo.origin import ThrottledOrigin  # noqa: E402
+from player.session.headless import play  # noqa: E402
 
 RENDITIONS = ((240, 300_000), (360, 700_000), (720, 2_000_000))
 MEDIA_S = 40
@@ -47,12 +47,12 @@ def traces(seed: int = 7) -> dict[str, list[tuple[float, float]]]:
     }  # fmt: skip
 
 
-def served_bitrate_kbps(origin: OriginServer, bandwidths: list[int]) -> float | None:
+def served_bitrate_kbps(origin: ThrottledOrigin, bandwidths: list[int]) -> float | None:
     idx = [int(m.group(1)) for _m, p, _r, st in origin.requests if (m := SEG_RE.search(p)) and st < 300]
     return sum(bandwidths[i] for i in idx) / len(idx) / 1000 if idx else None
 
 
-def run_one(origin: OriginServer, url: str, trace: list, player: str) -> dict:
+def run_one(origin: ThrottledOrigin, url: str, trace: list, player: str) -> dict:
     origin.requests.clear()
     origin.set_rate_trace(trace)
     kwargs: dict = {"probe_path": False, "max_wall_s": PLAY_S * 2 + 10}
@@ -82,7 +82,7 @@ def main() -> int:
         root = Path(tmp)
         master = make_hls(root / "hls", seconds=MEDIA_S, renditions=RENDITIONS, segment_s=2)
         bw = bandwidths(master)
-        with OriginServer(root) as origin:
+        with ThrottledOrigin(root) as origin:
             url = origin.url("hls/master.m3u8")
             rows = []
             items = list(traces().items())[: 1 if args.quick else None]

@@ -2,7 +2,7 @@
 """Install (or remove) the Stallwatch desktop entry and icons for this user.
 
 Copies ``packaging/stallwatch.desktop`` to
-``$XDG_DATA_HOME/applications/`` and ``assets/icons/stallwatch-N.png`` to
+``$XDG_DATA_HOME/applications/`` and ``player/data/icons/stallwatch-N.png`` to
 ``$XDG_DATA_HOME/icons/hicolor/NxN/apps/stallwatch.png``
 (``$XDG_DATA_HOME`` defaults to ``~/.local/share``).  Running it again is
 harmless; ``--uninstall`` removes exactly the files it installs.  Afterwards

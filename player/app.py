@@ -98,9 +98,10 @@ def run_gui(args: argparse.Namespace) -> int:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
+    from player.demo import Demo
     from player.playback.vlc import VlcPlayer, libvlc_version
-    from player.prefs import PrefsStore
     from player.session import Session
+    from player.store.prefs import PrefsStore
     from player.ui.main_window import MainWindow
     from player.ui.screenshots import AutoScreenshotter
 
@@ -112,7 +113,9 @@ def run_gui(args: argparse.Namespace) -> int:
     player = VlcPlayer(audio=os.environ.get("QT_QPA_PLATFORM") != "offscreen")
     session = Session(player)
     prefs = PrefsStore()
-    window = MainWindow(session, prefs, libvlc_version=libvlc_version())
+    demo = Demo()  # cheap until played: makes and serves its stream on first use
+    window = MainWindow(session, prefs, libvlc_version=libvlc_version(), demo=demo.prepare)
+    window.add_closing_hook(demo.stop)
     window.add_closing_hook(player.release)
     if args.auto_screenshot:
         shots = AutoScreenshotter(window, args.auto_screenshot)

@@ -34,8 +34,8 @@ def run_diagnose(url: str, duration: float, as_json: bool) -> int:
     """Play ``url`` headlessly for ``duration`` seconds of playback; print the report."""
     if duration <= 0:
         return _fail("--duration must be a positive number of seconds", as_json)
-    from player.headless import play
     from player.report import to_json, to_text
+    from player.session.headless import play
 
     result = play(url, duration)
     if result.report is None:

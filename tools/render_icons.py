@@ -1,7 +1,7 @@
-"""Render ``assets/icon.svg`` to the PNG sizes used by desktop environments.
+"""Render ``player/data/icon.svg`` to the PNG sizes used by desktop environments.
 
 Uses PyQt6's :class:`QSvgRenderer` on an offscreen Qt platform, so it works
-headless (CI, SSH sessions).  Output goes to ``assets/icons/stallwatch-N.png``.
+headless (CI, SSH sessions).  Output goes to ``player/data/icons/stallwatch-N.png``.
 
 Usage::
 

@@ -30,15 +30,18 @@ def main() -> int:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
+    from player.demo import Demo
     from player.playback.vlc import VlcPlayer, libvlc_version
-    from player.prefs import PrefsStore
     from player.session import Session
+    from player.store.prefs import PrefsStore
     from player.ui.main_window import MainWindow
 
     logging.basicConfig(level=logging.INFO)
     app = QApplication(sys.argv[:1])
     player = VlcPlayer(audio=False)
-    window = MainWindow(Session(player), PrefsStore(), libvlc_version=libvlc_version())
+    demo = Demo()
+    window = MainWindow(Session(player), PrefsStore(), libvlc_version=libvlc_version(), demo=demo.prepare)
+    window.add_closing_hook(demo.stop)
     window.add_closing_hook(player.release)
     w, h = (int(x) for x in args.size.split("x"))
     window.resize(w, h)

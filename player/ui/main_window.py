@@ -1,4 +1,10 @@
-"""The main window: video view, transport controls, menus, keys, drag and drop."""
+"""The main window: composes the video view, controls, menus and panels over a session.
+
+It opens media, relays transport commands to the session and shows the session's
+events; the controls bar, the menus and fullscreen live in their own modules. It never
+touches the network: all of that happens behind the session (the demo arrives as a
+``prepare`` callable from the composition root).
+"""
 
 from __future__ import annotations
 
@@ -7,35 +13,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, pyqtSignal
-from PyQt6.QtGui import (
-    QAction,
-    QActionGroup,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QIcon,
-    QKeySequence,
-    QPixmap,
-)
-from PyQt6.QtWidgets import (
-    QApplication,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QSlider,
-    QStyle,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PyQt6.QtCore import Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QPixmap
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from player import __version__, data
 from player.core.model import PlaybackState
-from player.prefs import PrefsStore
+from player.core.units import fmt_clock
 from player.session import (
     Ended,
     EndedEarly,
@@ -50,9 +34,12 @@ from player.session import (
     StallFinished,
     StateChanged,
     StreamNote,
-    fmt_time,
 )
+from player.store.prefs import PrefsStore
+from player.ui import menus
 from player.ui.bridge import SessionBridge
+from player.ui.controls import ControlsBar
+from player.ui.fullscreen import FullscreenController
 from player.ui.open_url import OpenUrlDialog
 from player.ui.settings_dialog import SettingsDialog
 from player.ui.stats_panel import StatsPanel
@@ -60,45 +47,64 @@ from player.ui.video_view import Overlay, VideoView
 
 log = logging.getLogger(__name__)
 
-CONTROLS_HIDE_MS = 2000  # fullscreen: hide controls after this long without mouse movement
-SEEK_STEP_S = 5.0
-VOLUME_STEP = 5
-SLIDER_STEPS = 10_000
 TOAST_MS = 5000  # stream notes (retries, missing segments) stay this long
 STATS_REFRESH_TICKS = 5  # refresh the statistics panel every 5 bridge ticks (4 Hz)
 VIDEO_FILTER = (
     "Media (*.mp4 *.m4v *.mkv *.webm *.mov *.avi *.ts *.m2ts *.mpg *.mpeg *.flv *.ogv *.wmv "
     "*.m3u8 *.mpd *.mp3 *.m4a *.ogg *.opus *.flac *.wav);;All files (*)"
 )
-ICON_NAME = "icon.svg"  # package data (player/data)
+
+
+def window_icon() -> QIcon:
+    """The application icon in every packaged size (package data, player/data/icons)."""
+    icon = QIcon()
+    for size in data.ICON_SIZES:
+        pm = QPixmap()
+        if pm.loadFromData(data.read_bytes(data.icon_name(size))):
+            icon.addPixmap(pm)
+    return icon
 
 
 class MainWindow(QMainWindow):
     notice_shown = pyqtSignal(str)  # an overlay notice/message appeared (for screenshots)
 
-    def __init__(self, session: Session, prefs: PrefsStore, libvlc_version: str = "") -> None:
+    def __init__(
+        self,
+        session: Session,
+        prefs: PrefsStore,
+        libvlc_version: str = "",
+        demo: Callable[[], str] | None = None,
+    ) -> None:
+        """``demo`` is the built-in demo's ``prepare`` (blocking: makes and serves the
+        stream, returns its URL); without it the demo entry is disabled."""
         super().__init__()
         self.session = session
         self.prefs_store = prefs
         self.prefs = prefs.prefs
         self.libvlc_version = libvlc_version
         self._closing_hooks: list[Callable[[], None]] = []
-        self._demo_prepare: Callable[[], str] | None = None
-        self._slider_dragging = False
+        self._demo_prepare = demo
         self._snapshot = session.snapshot()
         self.setWindowTitle("Stallwatch")
-        icon = QIcon()
-        for size in data.ICON_SIZES:
-            pm = QPixmap()
-            if pm.loadFromData(data.read_bytes(data.icon_name(size))):
-                icon.addPixmap(pm)
-        self.setWindowIcon(icon)
+        self.setWindowIcon(window_icon())
         self.resize(960, 600)
         self.setAcceptDrops(True)
 
         self.video = VideoView(session.player.latest_frame)
         self.video.double_clicked.connect(self.toggle_fullscreen)
-        self._build_controls()
+        self.controls = ControlsBar()
+        self.controls.play_clicked.connect(self.toggle_pause)
+        self.controls.seek_requested.connect(self._seek_to_fraction)
+        self.controls.mute_toggled.connect(self.set_muted)
+        self.controls.volume_changed.connect(self.set_volume)
+        self.controls.fullscreen_clicked.connect(self.toggle_fullscreen)
+        # the widgets tests and tools look at
+        self.play_button = self.controls.play_button
+        self.seek_slider = self.controls.seek_slider
+        self.elapsed_label = self.controls.elapsed_label
+        self.total_label = self.controls.total_label
+        self.mute_button = self.controls.mute_button
+        self.volume_slider = self.controls.volume_slider
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -113,14 +119,13 @@ class MainWindow(QMainWindow):
         self._toast_timer = QTimer(self)
         self._toast_timer.setSingleShot(True)
         self._toast_timer.timeout.connect(self._clear_toast)
-        self._build_menus()
+        self._quality_group = None
+        menus.build_menus(self)
+        self.act_demo.setEnabled(demo is not None)
+        self.fill_recent_menu()
+        self._fill_quality_menu([])
         self.apply_prefs()
-
-        self._hide_timer = QTimer(self)
-        self._hide_timer.setSingleShot(True)
-        self._hide_timer.setInterval(CONTROLS_HIDE_MS)
-        self._hide_timer.timeout.connect(self._hide_controls_if_fullscreen)
-        QApplication.instance().installEventFilter(self)
+        self.fullscreen = FullscreenController(self, self.controls, self.video)
 
         self.session.set_volume(self.prefs.volume)
         self.session.set_muted(self.prefs.muted)
@@ -133,100 +138,6 @@ class MainWindow(QMainWindow):
         self._refresh_controls()
         self.statusBar().showMessage("Open a video: Ctrl+O for a file, Ctrl+L for a URL, or drop it here.")
 
-    # -- construction -----------------------------------------------------------------------
-    def _build_controls(self) -> None:
-        st = self.style()
-        self.controls = QWidget()
-        self.controls.setObjectName("controls")
-        row = QHBoxLayout(self.controls)
-        row.setContentsMargins(8, 4, 8, 4)
-        self.play_button = self._tool_button(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play (Space)")
-        self.play_button.clicked.connect(self.toggle_pause)
-        self.elapsed_label = QLabel("0:00")
-        self.seek_slider = QSlider(Qt.Orientation.Horizontal)
-        self.seek_slider.setRange(0, SLIDER_STEPS)
-        self.seek_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.seek_slider.setToolTip("Seek")
-        self.seek_slider.sliderPressed.connect(self._on_slider_pressed)
-        self.seek_slider.sliderReleased.connect(self._on_slider_released)
-        self.seek_slider.actionTriggered.connect(self._on_slider_action)
-        self.total_label = QLabel("0:00")
-        self.mute_button = self._tool_button(st.standardIcon(QStyle.StandardPixmap.SP_MediaVolume), "Mute (M)")
-        self.mute_button.setCheckable(True)
-        self.mute_button.toggled.connect(self.set_muted)
-        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
-        self.volume_slider.setRange(0, 100)
-        self.volume_slider.setFixedWidth(110)
-        self.volume_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.volume_slider.setToolTip("Volume (Up/Down)")
-        self.volume_slider.valueChanged.connect(self.set_volume)
-        self.fullscreen_button = self._tool_button(
-            st.standardIcon(QStyle.StandardPixmap.SP_TitleBarMaxButton), "Fullscreen (F)"
-        )
-        self.fullscreen_button.clicked.connect(self.toggle_fullscreen)
-        for w in (self.play_button, self.elapsed_label):
-            row.addWidget(w)
-        row.addWidget(self.seek_slider, 1)
-        for w in (self.total_label, self.mute_button, self.volume_slider, self.fullscreen_button):
-            row.addWidget(w)
-
-    def _tool_button(self, icon: QIcon, tip: str) -> QToolButton:
-        b = QToolButton()
-        b.setIcon(icon)
-        b.setToolTip(tip)
-        b.setAutoRaise(True)
-        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        return b
-
-    def _action(self, menu: QMenu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(act)
-        self.addAction(act)  # shortcuts keep working in fullscreen with the menu bar hidden
-        return act
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self._action(f, "&Open File…", self.open_file_dialog, QKeySequence.StandardKey.Open)
-        self.act_open_url = self._action(f, "Open &URL…", self.open_url_dialog, "Ctrl+L")
-        self.recent_menu = f.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._fill_recent_menu()
-        f.addSeparator()
-        self._action(f, "Play the &Demo", self.play_demo_again)
-        f.addSeparator()
-        self._action(f, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, "Ctrl+Q")
-
-        pb = mb.addMenu("&Playback")
-        self._action(pb, "Play / Pause", self.toggle_pause, "Space")
-        self._action(pb, "Forward 5 s", lambda: self.seek_relative(SEEK_STEP_S), "Right")
-        self._action(pb, "Back 5 s", lambda: self.seek_relative(-SEEK_STEP_S), "Left")
-        pb.addSeparator()
-        self._action(pb, "Volume Up", lambda: self.set_volume(self.prefs.volume + VOLUME_STEP), "Up")
-        self._action(pb, "Volume Down", lambda: self.set_volume(self.prefs.volume - VOLUME_STEP), "Down")
-        self._action(pb, "Mute", lambda: self.set_muted(not self.prefs.muted), "M")
-        pb.addSeparator()
-        self.quality_menu = pb.addMenu("&Quality")
-        self._fill_quality_menu([])
-
-        view = mb.addMenu("&View")
-        self._action(view, "&Fullscreen", self.toggle_fullscreen, "F")
-        self._action(view, "Leave Fullscreen", self.leave_fullscreen, "Esc")
-        view.addSeparator()
-        self.act_stats = self._action(view, "&Statistics", lambda: self.set_stats_visible(not self.stats_panel.isVisible()), "I")
-        self.act_stats.setCheckable(True)
-        self.stats_panel.visibilityChanged.connect(self.act_stats.setChecked)
-        self.view_menu = view
-
-        h = mb.addMenu("&Help")
-        self._action(h, "&About Stallwatch", self.show_about)
-
     # -- opening media ---------------------------------------------------------------------------
     def open_source(self, source: str) -> None:
         source = source.strip()
@@ -238,7 +149,7 @@ class MainWindow(QMainWindow):
         self.session.open(source)
         self.prefs.add_recent(source)
         self.prefs_store.save()
-        self._fill_recent_menu()
+        self.fill_recent_menu()
 
     def open_demo(self, prepare: Callable[[], str]) -> None:
         """Play the built-in demo; ``prepare`` generates/serves it in a worker thread."""
@@ -248,11 +159,8 @@ class MainWindow(QMainWindow):
 
     def play_demo_again(self) -> None:
         if self._demo_prepare is None:
-            from player.demo import shared_demo
-
-            demo = shared_demo()
-            self.add_closing_hook(demo.stop)
-            self._demo_prepare = demo.prepare
+            self.statusBar().showMessage("The built-in demo is not available in this window.")
+            return
         self.open_demo(self._demo_prepare)
 
     def open_file_dialog(self) -> None:
@@ -266,24 +174,13 @@ class MainWindow(QMainWindow):
         if dlg.exec():
             self.open_source(dlg.url())
 
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        if not self.prefs.recent:
-            act = self.recent_menu.addAction("(nothing yet)")
-            act.setEnabled(False)
-            return
-        for i, item in enumerate(self.prefs.recent):
-            label = item if len(item) <= 80 else "…" + item[-79:]
-            act = self.recent_menu.addAction(f"&{(i + 1) % 10} {label}")
-            act.triggered.connect(lambda _c=False, s=item: self.open_source(s))
-        self.recent_menu.addSeparator()
-        clear = self.recent_menu.addAction("Clear the list")
-        clear.triggered.connect(self._clear_recent)
+    def fill_recent_menu(self) -> None:
+        menus.fill_recent_menu(self.recent_menu, self.prefs.recent, self.open_source, self._clear_recent)
 
     def _clear_recent(self) -> None:
         self.prefs.recent = []
         self.prefs_store.save()
-        self._fill_recent_menu()
+        self.fill_recent_menu()
 
     # drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt name
@@ -326,82 +223,29 @@ class MainWindow(QMainWindow):
         percent = max(0, min(100, int(percent)))
         self.prefs.volume = percent
         self.session.set_volume(percent)
-        if self.volume_slider.value() != percent:
-            self.volume_slider.blockSignals(True)
-            self.volume_slider.setValue(percent)
-            self.volume_slider.blockSignals(False)
-        self.volume_slider.setToolTip(f"Volume {percent} %")
+        self.controls.show_volume(percent)
         self.prefs_store.save()
 
     def set_muted(self, muted: bool) -> None:
         self.prefs.muted = bool(muted)
         self.session.set_muted(self.prefs.muted)
-        if self.mute_button.isChecked() != self.prefs.muted:
-            self.mute_button.blockSignals(True)
-            self.mute_button.setChecked(self.prefs.muted)
-            self.mute_button.blockSignals(False)
-        icon = QStyle.StandardPixmap.SP_MediaVolumeMuted if self.prefs.muted else QStyle.StandardPixmap.SP_MediaVolume
-        self.mute_button.setIcon(self.style().standardIcon(icon))
+        self.controls.show_muted(self.prefs.muted)
         self.prefs_store.save()
 
-    def _on_slider_pressed(self) -> None:
-        self._slider_dragging = True
-
-    def _on_slider_released(self) -> None:
-        self._slider_dragging = False
-        self._seek_to_slider()
-
-    def _on_slider_action(self, action: int) -> None:
-        # Clicks on the groove (page steps) seek at once; drags seek on release.
-        if not self._slider_dragging and action in (
-            QSlider.SliderAction.SliderPageStepAdd.value,
-            QSlider.SliderAction.SliderPageStepSub.value,
-        ):
-            QTimer.singleShot(0, self._seek_to_slider)
-
-    def _seek_to_slider(self) -> None:
+    def _seek_to_fraction(self, fraction: float) -> None:
         length = self._snapshot.length_s
         if length:
-            self.session.seek_s(self.seek_slider.value() / SLIDER_STEPS * length)
+            self.session.seek_s(fraction * length)
 
     # -- fullscreen ----------------------------------------------------------------------------------
     def toggle_fullscreen(self) -> None:
-        if self.isFullScreen():
-            self.leave_fullscreen()
-        else:
-            self.menuBar().hide()
-            self.statusBar().hide()
-            self.showFullScreen()
-            self._show_controls()
+        self.fullscreen.toggle()
 
     def leave_fullscreen(self) -> None:
-        if not self.isFullScreen():
-            return
-        self.showNormal()
-        self.menuBar().show()
-        self.statusBar().show()
-        self._show_controls()
-        self._hide_timer.stop()
-
-    def _show_controls(self) -> None:
-        self.controls.show()
-        self.unsetCursor()
-        self.video.unsetCursor()
-        if self.isFullScreen():
-            self._hide_timer.start()
-
-    def _hide_controls_if_fullscreen(self) -> None:
-        if self.isFullScreen():
-            self.controls.hide()
-            self.video.setCursor(Qt.CursorShape.BlankCursor)
+        self.fullscreen.leave()
 
     def controls_visible(self) -> bool:
         return self.controls.isVisible()
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
-        if event.type() == QEvent.Type.MouseMove and self.isFullScreen():
-            self._show_controls()
-        return False
 
     # -- session events ---------------------------------------------------------------------------
     def _on_session_event(self, ev: SessionEvent) -> None:
@@ -430,7 +274,7 @@ class MainWindow(QMainWindow):
             self._toast_timer.start(TOAST_MS)
             self.statusBar().showMessage(ev.message, TOAST_MS * 2)
         elif isinstance(ev, StallBegan):
-            self.statusBar().showMessage(f"Buffering… (stalled at {fmt_time(self.session.last_position_s)})")
+            self.statusBar().showMessage(f"Buffering… (stalled at {fmt_clock(self.session.last_position_s)})")
         elif isinstance(ev, StallFinished):
             self.statusBar().showMessage(f"Playing again after a {ev.duration_s:.1f} s stall", TOAST_MS)
         elif isinstance(ev, RenditionsKnown):
@@ -450,24 +294,12 @@ class MainWindow(QMainWindow):
 
     # -- quality, statistics, settings -----------------------------------------------------------
     def _fill_quality_menu(self, labels: list[str]) -> None:
-        self.quality_menu.clear()
-        group = QActionGroup(self)
-        group.setExclusive(True)
-        auto = self.quality_menu.addAction("Auto (Stallwatch chooses)")
-        auto.setCheckable(True)
-        auto.setChecked(self.session.pinned_rendition is None)
-        auto.triggered.connect(lambda _c=False: self.session.pin_rendition(None))
-        group.addAction(auto)
-        if not labels:
-            none = self.quality_menu.addAction("(one quality only)")
-            none.setEnabled(False)
-        for i, label in sorted(enumerate(labels), key=lambda x: x[1]):
-            act = self.quality_menu.addAction(label)
-            act.setCheckable(True)
-            act.setChecked(self.session.pinned_rendition == i)
-            act.triggered.connect(lambda _c=False, idx=i: self.session.pin_rendition(idx))
-            group.addAction(act)
-        self._quality_group = group
+        old = self._quality_group
+        self._quality_group = menus.fill_quality_menu(
+            self.quality_menu, labels, self.session.pinned_rendition, self.session.pin_rendition
+        )
+        if old is not None:
+            old.deleteLater()
 
     def set_stats_visible(self, visible: bool) -> None:
         self.stats_panel.setVisible(visible)
@@ -508,26 +340,9 @@ class MainWindow(QMainWindow):
     def _refresh_controls(self) -> None:
         snap = self.session.snapshot()
         self._snapshot = snap
-        playing = snap.state in (PlaybackState.PLAYING, PlaybackState.STALLED, PlaybackState.STARTUP)
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_button.setIcon(self.style().standardIcon(icon))
-        self.play_button.setToolTip("Pause (Space)" if playing else "Play (Space)")
-        live = snap.length_s is None and snap.state in (PlaybackState.PLAYING, PlaybackState.STALLED)
-        seekable = bool(snap.seekable and snap.length_s)
-        self.seek_slider.setEnabled(seekable)
-        self.elapsed_label.setText(fmt_time(snap.position_s or 0.0))
-        self.total_label.setText("LIVE" if live else fmt_time(snap.length_s) if snap.length_s else "--:--")
-        if not self._slider_dragging:
-            value = 0
-            if snap.length_s and snap.position_s is not None:
-                value = int(min(1.0, snap.position_s / snap.length_s) * SLIDER_STEPS)
-            self.seek_slider.blockSignals(True)
-            self.seek_slider.setValue(value)
-            self.seek_slider.blockSignals(False)
+        self.controls.show_snapshot(snap)
         if self.volume_slider.value() != self.prefs.volume:
-            self.volume_slider.blockSignals(True)
-            self.volume_slider.setValue(self.prefs.volume)
-            self.volume_slider.blockSignals(False)
+            self.controls.show_volume(self.prefs.volume)
         if self.mute_button.isChecked() != self.prefs.muted:
             self.set_muted(self.prefs.muted)
 
@@ -545,10 +360,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
         t0 = time.monotonic()
-        QApplication.instance().removeEventFilter(self)
+        self.fullscreen.stop()
         self.bridge.stop()
         self.video.stop()  # no more calls into the player: a closing hook releases it
-        self._hide_timer.stop()
         self._toast_timer.stop()
         self.session.close()
         for hook in self._closing_hooks:

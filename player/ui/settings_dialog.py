@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from player.prefs import Prefs
+from player.store.prefs import Prefs
 
 
 def parse_overrides(text: str) -> tuple[dict[str, str], list[str]]:

@@ -11,25 +11,14 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QDockWidget, QFormLayout, QLabel, QVBoxLayout, QWidget
 
+from player.core.units import NO_VALUE, fmt_bitrate, fmt_value
 from player.session import StatsView
 
-GRAPH_WINDOW_S = 120.0
+GRAPH_WINDOW_S = 120.0  # two minutes: a stall and what led to it fit on screen
 GRAPH_HEIGHT = 110
 PANEL_MAX_WIDTH = 380
 
 pg.setConfigOptions(antialias=True, background="#111418", foreground="#c8ccd4")
-
-
-def _fmt_bps(bps: float | None) -> str:
-    if bps is None:
-        return "—"
-    if bps >= 1e6:
-        return f"{bps / 1e6:.2f} Mbit/s"
-    return f"{bps / 1e3:.0f} kbit/s"
-
-
-def _fmt(value: float | None, unit: str, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f} {unit}"
 
 
 class StatsPanel(QDockWidget):
@@ -61,7 +50,7 @@ class StatsPanel(QDockWidget):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.values: dict[str, QLabel] = {}
         for key, label in self.FIELDS:
-            value = QLabel("—")
+            value = QLabel(NO_VALUE)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setWordWrap(True)
             self.values[key] = value
@@ -92,14 +81,15 @@ class StatsPanel(QDockWidget):
     def refresh(self, s: StatsView) -> None:
         v = self.values
         v["state"].setText(s.state)
-        v["rendition"].setText(s.rendition or "—")
-        v["resolution"].setText(s.resolution or "—")
-        v["bitrate"].setText(_fmt_bps(s.bitrate_bps))
-        v["throughput"].setText(_fmt_bps(s.throughput_bps))
-        v["buffer"].setText(_fmt(s.buffer_ahead_s, "s"))
-        v["host"].setText(s.host or "—")
-        v["reuse"].setText("—" if s.connection_reused is None else ("reused" if s.connection_reused else "new"))
-        v["ttfb"].setText(_fmt(s.ttfb_ms, "ms", 0))
+        v["rendition"].setText(s.rendition or NO_VALUE)
+        v["resolution"].setText(s.resolution or NO_VALUE)
+        v["bitrate"].setText(fmt_bitrate(s.bitrate_bps))
+        v["throughput"].setText(fmt_bitrate(s.throughput_bps))
+        v["buffer"].setText(fmt_value(s.buffer_ahead_s, "s"))
+        v["host"].setText(s.host or NO_VALUE)
+        reuse = NO_VALUE if s.connection_reused is None else "reused" if s.connection_reused else "new"
+        v["reuse"].setText(reuse)
+        v["ttfb"].setText(fmt_value(s.ttfb_ms, "ms", 0))
         v["frames"].setText(f"{s.frames_displayed} / {s.frames_dropped}")
         v["stalls"].setText(f"{s.stall_count} ({s.stall_s:.1f} s)")
         v["fetches"].setText(str(s.fetch_count))

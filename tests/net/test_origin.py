@@ -1,4 +1,5 @@
-"""The test origin server itself: ranges, faults, throttling, fast stop."""
+"""The test origin server itself (and the demo origin under it): ranges, faults,
+throttling, scripted first-byte delay, hold/release, fast stop."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from pathlib import Path
 import pytest
 import requests
 
+from player.demo.origin import JOIN_TIMEOUT_S, ThrottledOrigin
 from tests.support.origin import OriginServer
+
+WAIT_S = 10.0  # generous bound for conditions that normally hold within milliseconds
+
+
+def wait_for(predicate, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -55,7 +66,7 @@ def test_cut_and_throttle(files: Path) -> None:
         srv.rate_bps = 8_000_000  # 1 MB/s
         t0 = time.monotonic()
         assert len(requests.get(srv.url("blob.mp4"), timeout=5).content) == 256 * 1024
-        assert 0.2 < time.monotonic() - t0 < 1.0
+        assert time.monotonic() - t0 > 0.2  # 256 KiB at 1 MB/s cannot take less
 
 
 def test_rate_trace(files: Path) -> None:
@@ -68,7 +79,7 @@ def test_rate_trace(files: Path) -> None:
 
 def test_stop_while_paused_forever(files: Path) -> None:
     srv = OriginServer(files).start()
-    srv.add_fault("*.mp4", "pause", after_bytes=1000, seconds=None)
+    pause = srv.add_fault("*.mp4", "pause", after_bytes=1000, seconds=None)
     got: list[object] = []
 
     def client() -> None:
@@ -79,10 +90,60 @@ def test_stop_while_paused_forever(files: Path) -> None:
 
     t = threading.Thread(target=client)
     t.start()
-    time.sleep(0.3)
+    wait_for(lambda: pause.waiting, "the request to reach the pause")
     t0 = time.monotonic()
     srv.stop()
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < JOIN_TIMEOUT_S, "stop waited for the paused handler"
     t.join(2)
     assert got and isinstance(got[0], requests.RequestException)
     assert not [x for x in threading.enumerate() if x.name.startswith("origin-")]
+
+
+def test_hold_keeps_requests_until_released(files: Path) -> None:
+    with OriginServer(files) as srv:
+        hold = srv.add_fault("*.mp4", "hold")
+        got: list[int] = []
+        t = threading.Thread(target=lambda: got.append(requests.get(srv.url("blob.mp4"), timeout=10).status_code))
+        t.start()
+        wait_for(lambda: hold.waiting == ["/blob.mp4"], "the request to be held")
+        assert requests.get(srv.url("list.m3u8"), timeout=5).status_code == 200  # others pass
+        assert not got and srv.requests_for("/blob.mp4") == []
+        hold.release()
+        t.join(5)
+        assert got == [200] and hold.waiting == []
+        assert requests.get(srv.url("blob.mp4"), timeout=5).status_code == 200  # released for good
+
+
+def test_pause_until_released(files: Path) -> None:
+    with OriginServer(files) as srv:
+        pause = srv.add_fault("*.mp4", "pause", after_bytes=1000, seconds=None)
+        got: list[int] = []
+        t = threading.Thread(target=lambda: got.append(len(requests.get(srv.url("blob.mp4"), timeout=10).content)))
+        t.start()
+        wait_for(lambda: pause.waiting, "the body to pause")
+        assert not got
+        pause.release()
+        t.join(5)
+        assert got == [256 * 1024]
+
+
+def test_cut_then_status(files: Path) -> None:
+    with OriginServer(files) as srv:
+        srv.add_fault("*.mp4", "cut", after_bytes=50_000, then_status=503)
+        assert requests.get(srv.url("blob.mp4"), headers={"Range": "bytes=0-999"}).status_code == 206
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            requests.get(srv.url("blob.mp4"), timeout=5).content  # noqa: B018
+        assert requests.get(srv.url("blob.mp4"), headers={"Range": "bytes=50000-"}).status_code == 503
+        assert requests.get(srv.url("list.m3u8")).status_code == 200
+
+
+def test_demo_origin_scripted_delay_and_no_faults(files: Path) -> None:
+    with ThrottledOrigin(files) as srv:
+        assert not hasattr(srv, "add_fault")  # fault injection lives in tests/support only
+        srv.set_rate_trace([(0.0, None, 0.3), (60.0, 1000.0)])
+        assert srv.current_delay_s() == 0.3 and srv.current_rate_bps() is None
+        t0 = time.monotonic()
+        r = requests.get(srv.url("blob.mp4"), headers={"Range": "bytes=10-19"}, timeout=5)
+        assert time.monotonic() - t0 >= 0.3  # the overloaded server answers late
+        assert r.status_code == 206 and r.content == bytes(range(10, 20))
+        assert srv.requests == [("GET", "/blob.mp4", "bytes=10-19", 206)]

@@ -16,8 +16,8 @@ from PyQt6.QtCore import QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 from player.playback.vlc import VlcPlayer  # noqa: E402
-from player.prefs import PrefsStore  # noqa: E402
 from player.session import Session  # noqa: E402
+from player.store.prefs import PrefsStore  # noqa: E402
 from player.ui.main_window import MainWindow  # noqa: E402
 
 
@@ -80,12 +80,12 @@ class Heartbeat:
 class PlayerHarness:
     """A real MainWindow over a real libVLC player (silent audio sink), offscreen."""
 
-    def __init__(self, app: QApplication) -> None:
+    def __init__(self, app: QApplication, demo: Callable[[], str] | None = None) -> None:
         self.app = app
         self.player = VlcPlayer(audio=False)
         self.session = Session(self.player)
         self.prefs = PrefsStore()
-        self.window = MainWindow(self.session, self.prefs, libvlc_version="test")
+        self.window = MainWindow(self.session, self.prefs, libvlc_version="test", demo=demo)
         self.window.add_closing_hook(self.player.release)
         self.window.resize(640, 420)
         self.window.show()

@@ -51,7 +51,17 @@ def test_console_script_is_installed() -> None:
 
 @pytest.fixture(scope="session")
 def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("demo-cache")
+    """A cache with the demo stream already made: the run's fixed duration (--quit-after)
+    then goes to playback only, however long ffmpeg takes on this machine (making the
+    stream on first use is tested in tests/demo)."""
+    from player.demo.media import ffmpeg_available
+    from player.demo.stream import DEMO_SECONDS, DEMO_VERSION, Demo
+
+    if not ffmpeg_available():
+        pytest.skip("ffmpeg is not installed")
+    cache = tmp_path_factory.mktemp("demo-cache")
+    Demo(root=cache / f"demo-{DEMO_VERSION}-{DEMO_SECONDS}s").ensure_media()
+    return cache
 
 
 @pytest.mark.vlc

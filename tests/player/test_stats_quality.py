@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtTest import QTest
 
+from player.core.model import FetchKind
 from player.ui.settings_dialog import format_overrides, parse_overrides
 
 pytestmark = [pytest.mark.gui, pytest.mark.vlc]
+
+SEGMENT = re.compile(r"/hls/v(\d)/seg_(\d+)\.ts$")
+
+
+def gateway_segments(session) -> dict[int, int]:  # noqa: ANN001
+    """The gateway's segment records as {media sequence: rendition index}."""
+    g = session.gateway
+    found: dict[int, int] = {}
+    for f in g.fetches() if g is not None else []:
+        m = SEGMENT.search(f.url)
+        if f.kind is FetchKind.SEGMENT and m:
+            found[int(m.group(2))] = int(m.group(1))
+    return found
 
 
 def test_stats_panel_shows_numbers_and_live_graphs(harness, origin, hls_master) -> None:  # noqa: ANN001
@@ -18,8 +34,13 @@ def test_stats_panel_shows_numbers_and_live_graphs(harness, origin, hls_master) 
     QTest.keyClick(h.window, Qt.Key.Key_I)
     h.wait(lambda: h.window.stats_panel.isVisible(), 2, "the panel after pressing I")
     assert h.window.act_stats.isChecked()
-    h.pump(1.5)
     v = h.window.stats_panel.values
+    plot = h.window.stats_panel.plots["buffer"]
+    h.wait(
+        lambda: all(v[k].text() != "—" for k in ("rendition", "bitrate", "throughput", "ttfb", "buffer"))
+        and plot.getData()[0] is not None and len(plot.getData()[0]) >= 3,
+        10, "the panel filled and three points in the graphs",
+    )  # fmt: skip
     assert "of 3" in v["rendition"].text()
     assert "x" in v["resolution"].text()
     assert "bit/s" in v["bitrate"].text() and "bit/s" in v["throughput"].text()
@@ -34,18 +55,27 @@ def test_stats_panel_shows_numbers_and_live_graphs(harness, origin, hls_master) 
 
 
 def test_quality_menu_pins_a_rendition(harness, origin, hls_master) -> None:  # noqa: ANN001
+    # Segments wait at the origin until the pin is made, so the (12 s) stream cannot be
+    # fetched completely before the pin takes effect. VLC fetches one segment at a time:
+    # while it waits for a held one, no other is in flight, so every segment after the
+    # ones already asked for is chosen under the pin.
+    hold = origin.add_fault("/hls/v*/seg_*.ts", "hold")
     h = harness
     h.window.open_source(origin.url("hls/master.m3u8"))
     h.wait(lambda: len(h.window.quality_menu.actions()) == 4, 10, "Auto + 3 renditions in the menu")
     labels = [a.text() for a in h.window.quality_menu.actions()]
     assert labels[0].startswith("Auto") and h.window.quality_menu.actions()[0].isChecked()
+    h.wait(lambda: hold.waiting, 15, "VLC waiting for a held segment")
+    paths = [*hold.waiting, *(r[1] for r in origin.requests)]
+    asked = [int(m.group(2)) for p in paths if (m := SEGMENT.search(p))]
     top = next(a for a in h.window.quality_menu.actions() if a.text().startswith("720p"))
     top.trigger()
     assert h.session.pinned_rendition == 2
-    origin.requests.clear()
-    h.wait(lambda: sum(1 for r in origin.requests if r[1].endswith(".ts")) >= 2, 15, "more segments")
-    served = [r[1] for r in origin.requests if r[1].endswith(".ts")]
-    assert all(p.startswith("/hls/v2/") for p in served), served
+    hold.release()
+    later = range(max(asked) + 1, max(asked) + 3)  # two segments chosen after the pin
+    h.wait(lambda: set(later) <= gateway_segments(h.session).keys(), 20, f"segments {list(later)}")
+    segs = gateway_segments(h.session)
+    assert all(segs[seq] == 2 for seq in segs if seq > max(asked)), segs
     assert "(pinned)" in h.session.stats().rendition
 
 
@@ -55,10 +85,12 @@ def test_stall_notice_is_painted_over_the_video(harness, origin) -> None:  # noq
     clip = make_mp4(origin.root / "stall-notice.mp4", seconds=16)
     size = clip.stat().st_size
     origin.rate_bps = int(size * 8 / 16 * 1.25)
-    origin.add_fault("*stall-notice.mp4", "pause", after_bytes=int(size * 0.3), seconds=5.0, times=1)
+    # The server stops sending at 30 % of the file until the notice is up: a stall
+    # however fast or slow playback started.
+    pause = origin.add_fault("*stall-notice.mp4", "pause", after_bytes=int(size * 0.3), seconds=None)
     h = harness
     h.window.open_source(origin.url("stall-notice.mp4"))
-    h.wait(lambda: h.window.video.notice is not None, 20, "a stall notice")
+    h.wait(lambda: h.window.video.notice is not None, 30, "a stall notice")
     notice = h.window.video.notice
     assert notice.kind == "notice" and notice.title
     assert not any(ch.isdigit() and "." in notice.title for ch in notice.title.split())  # no addresses
@@ -66,6 +98,7 @@ def test_stall_notice_is_painted_over_the_video(harness, origin) -> None:  # noq
     # The notice box is drawn at the top left over the picture: dark translucent box.
     c = shot.pixelColor(24, 22)  # inside the box, left of the text
     assert c.red() < 120 and c.green() < 120 and c.blue() < 120
+    pause.release()
     h.wait(lambda: h.window.video.notice is None, 20, "the notice to go after the stall")
 
 

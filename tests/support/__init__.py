@@ -1,1 +1,1 @@
-"""Test support: a fault-injecting loopback origin server and real test media."""
+"""Test support: the fault-injecting loopback origin and the media only tests use."""

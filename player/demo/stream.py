@@ -1,4 +1,4 @@
-"""The built-in demo: a generated multi-rendition HLS stream served on loopback.
+"""The built-in demo stream: generated once, served on loopback with a scripted slowdown.
 
 The stream is made once with ffmpeg (60 s, 240p/360p/720p, 2 s segments) and
 cached in the user's cache directory. A loopback server in a background thread
@@ -15,9 +15,9 @@ import shutil
 import threading
 from pathlib import Path
 
-from player.demo_media import DEFAULT_RENDITIONS, ffmpeg_available, make_hls
-from player.net.loopback_origin import OriginServer
-from player.prefs import cache_dir
+from player.demo.media import DEFAULT_RENDITIONS, ffmpeg_available, make_hls
+from player.demo.origin import ThrottledOrigin
+from player.store.prefs import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,28 @@ class Demo:
         script: tuple[tuple, ...] | None = None,
         seconds: int = DEMO_SECONDS,
     ) -> None:
-        self.root = root or cache_dir() / f"demo-{DEMO_VERSION}-{seconds}s"
-        if script is None:
-            env = os.environ.get(SCRIPT_ENV)
-            script = parse_script(env) if env else DEFAULT_SCRIPT
-        self.script = script
+        """Cheap: the composition root builds one at start-up; nothing runs until
+        :meth:`prepare` (the cache directory and the script are read then)."""
+        self._root = root
+        self._script = script
         self.seconds = seconds
-        self.server: OriginServer | None = None
+        self.server: ThrottledOrigin | None = None
         self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        """Where the stream is cached (the user's cache directory unless given)."""
+        if self._root is None:
+            self._root = cache_dir() / f"demo-{DEMO_VERSION}-{self.seconds}s"
+        return self._root
+
+    @property
+    def script(self) -> tuple[tuple, ...]:
+        """The given script, else ``$STALLWATCH_DEMO_SCRIPT``, else the default one."""
+        if self._script is None:
+            env = os.environ.get(SCRIPT_ENV)
+            self._script = parse_script(env) if env else DEFAULT_SCRIPT
+        return self._script
 
     @property
     def master(self) -> Path:
@@ -109,7 +123,7 @@ class Demo:
         self.ensure_media()
         with self._lock:
             if self.server is None:
-                self.server = OriginServer(self.root).start()
+                self.server = ThrottledOrigin(self.root).start()
             self.server.set_rate_trace(list(self.script))
             return self.server.url("master.m3u8")
 
@@ -125,12 +139,3 @@ class Demo:
                 self.server.stop()
                 self.server = None
 
-
-_shared: Demo | None = None
-
-
-def shared_demo() -> Demo:
-    global _shared
-    if _shared is None:
-        _shared = Demo()
-    return _shared

@@ -21,16 +21,18 @@ import platformdirs
 log = logging.getLogger(__name__)
 
 APP_NAME = "stallwatch"
-RECENT_MAX = 10
-CONFIG_ENV = "STALLWATCH_CONFIG_DIR"
+RECENT_MAX = 10  # the Open Recent menu stays one screen tall
+CONFIG_ENV = "STALLWATCH_CONFIG_DIR"  # tests and portable setups point these elsewhere
 CACHE_ENV = "STALLWATCH_CACHE_DIR"
 
 
 def config_dir() -> Path:
+    """Where ``prefs.json`` lives (``$STALLWATCH_CONFIG_DIR`` or the platform's config dir)."""
     return Path(os.environ.get(CONFIG_ENV) or platformdirs.user_config_dir(APP_NAME))
 
 
 def cache_dir() -> Path:
+    """Where generated data (the demo stream) is cached."""
     return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir(APP_NAME))
 
 

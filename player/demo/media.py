@@ -1,8 +1,8 @@
-"""Generate real test / demo media with ffmpeg.
+"""The demo's media maker: a multi-rendition HLS stream generated with ffmpeg.
 
-Pure subprocess + pathlib (no Qt, VLC or network). Used by the test-suite
-(``tests/support/media.py``) and by the app's built-in demo, which serves the
-generated multi-rendition HLS stream on loopback.
+Pure subprocess + pathlib (no Qt, VLC or network). The built-in demo serves the stream
+on loopback; the test-suite builds its own media on top of :func:`run_ffmpeg`
+(``tests/support/media.py``).
 
 Every rendition of :func:`make_hls` is encoded in one ffmpeg run from the same
 source with a forced key frame at every segment boundary, so all renditions
@@ -21,10 +21,12 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 FFMPEG = "ffmpeg"
-#: Hard limit for one ffmpeg run (seconds).
+#: Hard limit for one ffmpeg run (seconds): a 60 s three-rendition encode takes ~20 s
+#: on a slow machine, so this only catches a hung ffmpeg.
 FFMPEG_TIMEOUT_S = 180.0
+#: (height, video bits/s): the low rung fits a weak link, the top one needs a good one.
 DEFAULT_RENDITIONS: tuple[tuple[int, int], ...] = ((240, 300_000), (360, 700_000), (720, 2_000_000))
-AUDIO_BITRATE = "64k"
+AUDIO_BITRATE = "64k"  # a tone: more would only inflate every rendition alike
 AUDIO_RATE = 44_100
 
 
@@ -37,13 +39,14 @@ def ffmpeg_available() -> bool:
     return shutil.which(FFMPEG) is not None
 
 
-def _width_for(height: int) -> int:
+def width_for(height: int) -> int:
     """16:9 width for ``height``, rounded to an even number (x264 needs even sizes)."""
     w = round(height * 16 / 9)
     return w - (w % 2)
 
 
-def _run(args: list[str], timeout: float = FFMPEG_TIMEOUT_S) -> None:
+def run_ffmpeg(args: list[str], timeout: float = FFMPEG_TIMEOUT_S) -> None:
+    """Run ffmpeg quietly with ``args`` (overwriting outputs); raise MediaError on failure."""
     if not ffmpeg_available():
         raise MediaError("ffmpeg is not installed")
     cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
@@ -54,50 +57,6 @@ def _run(args: list[str], timeout: float = FFMPEG_TIMEOUT_S) -> None:
         raise MediaError(f"ffmpeg timed out after {timeout:.0f} s") from exc
     if proc.returncode != 0:
         raise MediaError(f"ffmpeg failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-
-
-def make_mp4(
-    path: Path | str,
-    seconds: float = 10,
-    size: tuple[int, int] = (320, 240),
-    fps: int = 25,
-    pattern: str = "testsrc2",
-    color: str = "blue",
-    audio: bool = True,
-    faststart: bool = True,
-    timeout: float = FFMPEG_TIMEOUT_S,
-) -> Path:
-    """Write a progressive H.264/AAC MP4 of ``seconds`` and return its path.
-
-    ``pattern`` is ``"testsrc2"`` (moving test card) or ``"color"`` (solid ``color``).
-    ``faststart`` puts the ``moov`` atom first, as streaming servers do.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    w, h = size
-    if pattern == "color":
-        src = f"color=c={color}:size={w}x{h}:rate={fps}:duration={seconds}"
-    elif pattern == "testsrc2":
-        src = f"testsrc2=size={w}x{h}:rate={fps}:duration={seconds}"
-    else:
-        raise ValueError(f"unknown pattern {pattern!r}")
-    args = ["-f", "lavfi", "-i", src]
-    if audio:
-        args += [
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:sample_rate={AUDIO_RATE}:duration={seconds}",
-        ]
-    args += ["-map", "0:v"]
-    if audio:
-        args += ["-map", "1:a", "-c:a", "aac", "-b:a", AUDIO_BITRATE]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(fps)]
-    if faststart:
-        args += ["-movflags", "+faststart"]
-    args += ["-t", str(seconds), str(path)]
-    _run(args, timeout)
-    return path
 
 
 def make_hls(
@@ -121,7 +80,7 @@ def make_hls(
         raise ValueError("at least one rendition is needed")
     n = len(renditions)
     max_h = max(h for h, _ in renditions)
-    src_v = f"testsrc2=size={_width_for(max_h)}x{max_h}:rate={fps}:duration={seconds}"
+    src_v = f"testsrc2=size={width_for(max_h)}x{max_h}:rate={fps}:duration={seconds}"
     args = ["-f", "lavfi", "-i", src_v]
     if audio:
         args += [
@@ -132,7 +91,7 @@ def make_hls(
         ]
     split = f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n)) if n > 1 else "[0:v]null[s0]"
     scales = ";".join(
-        f"[s{i}]scale={_width_for(h)}:{h}[o{i}]" for i, (h, _) in enumerate(renditions)
+        f"[s{i}]scale={width_for(h)}:{h}[o{i}]" for i, (h, _) in enumerate(renditions)
     )
     args += ["-filter_complex", f"{split};{scales}"]
     for i in range(n):
@@ -166,16 +125,8 @@ def make_hls(
         "-master_pl_name", "master.m3u8", "-var_stream_map", vmap,
         str(directory / "v%v" / "index.m3u8"),
     ]  # fmt: skip
-    _run(args, timeout)
+    run_ffmpeg(args, timeout)
     master = directory / "master.m3u8"
     if not master.exists():
         raise MediaError("ffmpeg did not write master.m3u8")
     return master
-
-
-def make_not_video(path: Path | str) -> Path:
-    """Write a small text file (named as given, e.g. ``.mp4``) that is not video."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("This is not a video.\n" * 20, encoding="utf-8")
-    return path

@@ -1,0 +1,1 @@
+"""What the app keeps between runs: preferences, the recent list and its directories."""

@@ -1,0 +1,114 @@
+"""The main window's menus and their shortcuts; the recent and quality menus' contents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
+from PyQt6.QtWidgets import QMenu, QWidget
+
+if TYPE_CHECKING:
+    from player.ui.main_window import MainWindow
+
+SEEK_STEP_S = 5.0  # Left/Right
+VOLUME_STEP = 5  # Up/Down, in percent
+RECENT_LABEL_MAX = 80  # longer recent items are shown by their tail
+
+
+def add_action(
+    window: QWidget, menu: QMenu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None
+) -> QAction:
+    """A menu entry whose shortcut works anywhere in the window (also in fullscreen,
+    with the menu bar hidden)."""
+    act = QAction(text, window)
+    if shortcut is not None:
+        act.setShortcut(QKeySequence(shortcut))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    act.triggered.connect(lambda _checked=False: slot())
+    menu.addAction(act)
+    window.addAction(act)
+    return act
+
+
+def build_menus(w: MainWindow) -> None:
+    """File, Playback, View and Help; keeps on ``w`` the menus and actions it updates later
+    (``recent_menu``, ``quality_menu``, ``act_open_url``, ``act_demo``, ``act_stats``)."""
+    mb = w.menuBar()
+    f = mb.addMenu("&File")
+    add_action(w, f, "&Open File…", w.open_file_dialog, QKeySequence.StandardKey.Open)
+    w.act_open_url = add_action(w, f, "Open &URL…", w.open_url_dialog, "Ctrl+L")
+    w.recent_menu = f.addMenu("Open &Recent")
+    w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
+    f.addSeparator()
+    w.act_demo = add_action(w, f, "Play the &Demo", w.play_demo_again)
+    f.addSeparator()
+    add_action(w, f, "&Settings…", w.open_settings, QKeySequence.StandardKey.Preferences)
+    f.addSeparator()
+    add_action(w, f, "&Quit", w.close, "Ctrl+Q")
+
+    pb = mb.addMenu("&Playback")
+    add_action(w, pb, "Play / Pause", w.toggle_pause, "Space")
+    add_action(w, pb, "Forward 5 s", lambda: w.seek_relative(SEEK_STEP_S), "Right")
+    add_action(w, pb, "Back 5 s", lambda: w.seek_relative(-SEEK_STEP_S), "Left")
+    pb.addSeparator()
+    add_action(w, pb, "Volume Up", lambda: w.set_volume(w.prefs.volume + VOLUME_STEP), "Up")
+    add_action(w, pb, "Volume Down", lambda: w.set_volume(w.prefs.volume - VOLUME_STEP), "Down")
+    add_action(w, pb, "Mute", lambda: w.set_muted(not w.prefs.muted), "M")
+    pb.addSeparator()
+    w.quality_menu = pb.addMenu("&Quality")
+
+    view = mb.addMenu("&View")
+    add_action(w, view, "&Fullscreen", w.toggle_fullscreen, "F")
+    add_action(w, view, "Leave Fullscreen", w.leave_fullscreen, "Esc")
+    view.addSeparator()
+    w.act_stats = add_action(
+        w, view, "&Statistics", lambda: w.set_stats_visible(not w.stats_panel.isVisible()), "I"
+    )
+    w.act_stats.setCheckable(True)
+    w.stats_panel.visibilityChanged.connect(w.act_stats.setChecked)
+    w.view_menu = view
+
+    h = mb.addMenu("&Help")
+    add_action(w, h, "&About Stallwatch", w.show_about)
+
+
+def fill_recent_menu(
+    menu: QMenu, recent: list[str], open_source: Callable[[str], None], clear: Callable[[], None]
+) -> None:
+    menu.clear()
+    if not recent:
+        act = menu.addAction("(nothing yet)")
+        act.setEnabled(False)
+        return
+    for i, item in enumerate(recent):
+        label = item if len(item) <= RECENT_LABEL_MAX else "…" + item[-(RECENT_LABEL_MAX - 1) :]
+        act = menu.addAction(f"&{(i + 1) % 10} {label}")
+        act.triggered.connect(lambda _c=False, s=item: open_source(s))
+    menu.addSeparator()
+    menu.addAction("Clear the list").triggered.connect(lambda _c=False: clear())
+
+
+def fill_quality_menu(
+    menu: QMenu, labels: list[str], pinned: int | None, pin: Callable[[int | None], None]
+) -> QActionGroup:
+    """"Auto" and one checkable entry per rendition (sorted by label); the group keeps
+    them exclusive (the caller keeps it alive)."""
+    menu.clear()
+    group = QActionGroup(menu)
+    group.setExclusive(True)
+    auto = menu.addAction("Auto (Stallwatch chooses)")
+    auto.setCheckable(True)
+    auto.setChecked(pinned is None)
+    auto.triggered.connect(lambda _c=False: pin(None))
+    group.addAction(auto)
+    if not labels:
+        menu.addAction("(one quality only)").setEnabled(False)
+    for i, label in sorted(enumerate(labels), key=lambda x: x[1]):
+        act = menu.addAction(label)
+        act.setCheckable(True)
+        act.setChecked(pinned == i)
+        act.triggered.connect(lambda _c=False, idx=i: pin(idx))
+        group.addAction(act)
+    return group
