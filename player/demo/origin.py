@@ -25,11 +25,10 @@ import threading
 import time
 import urllib.parse
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from player.net.loopback_http import ConnectionRegistry, LoopbackHTTPServer
+from player.net.loopback_http import ConnectionRegistry, LoopbackHTTPServer, TrackedHandler
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class OriginHTTPServer(LoopbackHTTPServer):
         super().__init__(owner.handler_class, owner._registry, "origin")
 
 
-class OriginHandler(BaseHTTPRequestHandler):
+class OriginHandler(TrackedHandler):
     """Serves files under the owner's root with Range support, throttled."""
 
     protocol_version = "HTTP/1.1"
@@ -73,22 +72,7 @@ class OriginHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out without a 40 ms delay
 
     # --- plumbing -------------------------------------------------------------------
-    def setup(self) -> None:
-        self.server.registry.opened(self.request)
-        super().setup()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        self.server.registry.closed(self.connection)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (OSError, Aborted):
-            self.close_connection = True
+    connection_errors = (OSError, Aborted)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         log.debug("origin %s - " + format, self.address_string(), *args)

@@ -70,6 +70,34 @@ class ConnectionRegistry:
         return alive
 
 
+class TrackedHandler(BaseHTTPRequestHandler):
+    """A request handler whose connection is known to the server's registry while it lives.
+
+    A client that goes away mid-request (``OSError``, or one of ``connection_errors``) ends
+    the connection quietly: that is the client's choice, not a server error.
+    """
+
+    server: LoopbackHTTPServer
+    connection_errors: tuple[type[BaseException], ...] = (OSError,)
+
+    def setup(self) -> None:
+        self.server.registry.opened(self.request)
+        super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        self.server.registry.closed(self.request)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except self.connection_errors:
+            self.close_connection = True
+
+
 class LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False

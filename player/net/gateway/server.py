@@ -16,11 +16,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from player.net.gateway.ledger import DeliveryLedger
-from player.net.loopback_http import LOOPBACK, ConnectionRegistry, LoopbackHTTPServer
+from player.net.loopback_http import (
+    LOOPBACK,
+    ConnectionRegistry,
+    LoopbackHTTPServer,
+    TrackedHandler,
+)
 
 __all__ = ["HOST", "ClientGone", "GatewayServer", "Handler", "peer_closed"]
 
@@ -62,7 +66,7 @@ class _Server(LoopbackHTTPServer):
         super().__init__(Handler, registry, "gateway")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(TrackedHandler):
     """One connection from VLC (HTTP/1.1 keep-alive); requests go to ``server.dispatch``."""
 
     protocol_version = "HTTP/1.1"
@@ -70,22 +74,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "Stallwatch-Gateway/0.1"
     disable_nagle_algorithm = True  # headers and body go out without a 40 ms delay
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.registry.opened(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        self.server.registry.closed(self.connection)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (OSError, ClientGone):
-            self.close_connection = True
+    connection_errors = (OSError, ClientGone)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         # request lines carry the secret and the session id: never log them
