@@ -6,12 +6,18 @@ checkout proves the installed copy reads its naming table (a known ISP domain re
 its name) and its icons. The fresh venv sees this environment's dependencies through a
 ``.pth`` line (offline, nothing downloaded; the editable install of the checkout is not
 activated that way, and the script asserts it imported the installed copy).
+
+The build backend: when this venv's setuptools satisfies pyproject's ``[build-system]
+requires``, the wheel is built with ``--no-build-isolation`` (offline); otherwise pip's
+isolated build fetches it from the package index, and the wheel tests skip (saying why)
+when that index cannot be reached.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -24,6 +30,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYER = ROOT / "player"
@@ -70,16 +77,67 @@ def _pip(*args: str, timeout: float = BUILD_TIMEOUT_S) -> subprocess.CompletedPr
     )
 
 
+def local_build_backend() -> tuple[bool, str]:
+    """Whether this venv's setuptools satisfies pyproject's ``[build-system] requires``.
+
+    Returns (usable, why): with a usable backend the wheel is built with
+    ``--no-build-isolation`` (offline: nothing is fetched from the package index).
+    """
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]
+    reqs = [Requirement(r) for r in build["requires"]]
+    for req in reqs:
+        if importlib.util.find_spec(req.name) is None:
+            return False, f"{req.name} is not importable in this venv"
+        try:
+            have = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            return False, f"{req.name} is importable but has no distribution metadata"
+        if not req.specifier.contains(have, prereleases=True):
+            return False, f"this venv has {req.name} {have}, pyproject requires {req}"
+    return True, "this venv's " + ", ".join(str(r) for r in reqs)
+
+
+#: pip's words ("... when installing build dependencies", "pip subprocess to install build
+#: dependencies did not run successfully") when the isolated build could not get its backend
+BUILD_DEPS_FAILED = "build dependencies"
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
     src = _copy_sources(tmp)
     out = tmp / "dist"
-    r = _pip("wheel", str(src), "--no-deps", "-w", str(out))
+    usable, why = local_build_backend()
+    if usable:  # offline and deterministic: build with the backend this venv has
+        r = _pip("wheel", str(src), "--no-deps", "--no-build-isolation", "-w", str(out))
+    else:  # an isolated build fetches the backend from the package index
+        r = _pip("wheel", str(src), "--no-deps", "-w", str(out))
+        if r.returncode != 0 and BUILD_DEPS_FAILED in (r.stdout + r.stderr).lower():
+            last = (r.stderr.strip() or r.stdout.strip()).splitlines()[-1:]
+            pytest.skip(
+                f"cannot build the wheel here: {why}, and the isolated build could not "
+                f"install its build dependencies from the package index ({' '.join(last)})"
+            )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     wheels = list(out.glob("stallwatch-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
+
+
+def test_the_local_backend_must_satisfy_the_build_requirement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    req = Requirement(requires["build-system"]["requires"][0])
+    assert req.name == "setuptools"
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "1.0")
+    usable, why = local_build_backend()
+    assert not usable and "setuptools 1.0" in why and str(req) in why
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "999.0")
+    assert local_build_backend()[0]
+    monkeypatch.setattr(importlib.metadata, "version", real)
+    assert local_build_backend()[0] is req.specifier.contains(real("setuptools"))
 
 
 def test_wheel_carries_the_naming_table_and_icons(wheel: Path) -> None:
@@ -97,7 +155,9 @@ def test_wheel_carries_every_module(wheel: Path) -> None:
     sources = {p.relative_to(ROOT).as_posix() for p in PLAYER.rglob("*.py")}
     missing = sorted(sources - names)
     assert not missing, f"not in the wheel (a package without __init__.py?): {missing}"
-    assert not [n for n in names if n.startswith("tests/")], "the test-suite is not part of the wheel"
+    assert not [n for n in names if n.startswith("tests/")], (
+        "the test-suite is not part of the wheel"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +193,9 @@ def _run_installed(env: Path, *args: str, cwd: Path) -> subprocess.CompletedProc
 
 
 def test_installed_wheel_names_an_isp_and_loads_its_icons(installed: Path, tmp_path: Path) -> None:
-    r = _run_installed(installed, str(installed / "bin" / "python"), "-c", CHECK_SCRIPT, cwd=tmp_path)
+    r = _run_installed(
+        installed, str(installed / "bin" / "python"), "-c", CHECK_SCRIPT, cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert Path(got["player_file"]).is_relative_to(installed.resolve()), got["player_file"]

@@ -137,6 +137,12 @@ def classify_segments(
     * isp: hops whose org is the ISP's: ``isp_org`` when given, else the first org past
       home that is not the server's (none when the server's org comes first), plus
       unnamed hops between the home network and the ISP's hops.
+    * the ISP's access router: when the home network was identified, the hop right after
+      it (answering or silent) that has no org of its own and no explicit segment is the
+      ISP's, even when no ISP can be named: the viewer's access link always belongs to
+      their ISP. Only that hop: further unnamed hops are placed by their neighbours (the
+      link past it may already be an interconnect; past the ISP's last named hop nothing
+      is the ISP's by default).
     * interconnect: the first hop outside the ISP's org (even if it belongs to the
       server's org: a queue on the peering link first shows at that hop), and any
       further transit hops before the server's network.
@@ -219,7 +225,20 @@ def classify_segments(
         if isp is not None and o != isp:
             outside_seen = True
 
-    # 5. hops without an org: the neighbours' segment when both sides agree
+    # 5. the viewer's access link: the first hop past an identified home network that has
+    # no org of its own is the ISP's access router (the access link always belongs to the
+    # viewer's ISP). Only that one hop: further unnamed hops are left to their neighbours.
+    access = home_end + 1
+    if (
+        home_end >= 0
+        and access < n
+        and seg[access] is None
+        and orgs[access] is None
+        and hs[access].segment is None
+    ):
+        seg[access] = Segment.ISP
+
+    # 6. hops without an org: the neighbours' segment when both sides agree
     for i in rest:
         if seg[i] is not None:
             continue

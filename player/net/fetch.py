@@ -16,7 +16,8 @@ adds what the gateway needs on top:
 * :meth:`Fetcher.abort_all`, which shuts down every socket so that blocked reads
   return at once (used by ``Gateway.stop``).
 
-Failure reasons are the network-error taxonomy's (:func:`player.net.errors.describe`).
+Failure reasons and which failures are permanent (not retried) are the network-error
+taxonomy's (:func:`player.net.errors.classify`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import requests
 
 from player.core.model import Fetch, FetchKind
 from player.core.wording.errors import http_reason
-from player.net.errors import describe
+from player.net.errors import ErrorKind, classify
 from player.net.events import EventSink, Retrying
 from player.net.timing import ConnTiming, TimedAdapter
 from player.net.transfer import FetchAborted, FetchFailed, Transfer
@@ -51,6 +52,8 @@ BACKOFF_MAX_S = 2.0
 POOL_MAXSIZE = 8
 USER_AGENT = "Stallwatch/0.1 (+python-requests)"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: failures a retry cannot fix (the same handshake or URL fails the same way again)
+PERMANENT_KINDS = frozenset({ErrorKind.TLS, ErrorKind.INVALID_URL})
 
 
 class Fetcher:
@@ -131,8 +134,9 @@ class Fetcher:
             except requests.exceptions.RequestException as e:
                 if self.stopping:
                     raise FetchAborted(url) from e
-                reason = describe(e)
-                if isinstance(e, requests.exceptions.SSLError | requests.exceptions.InvalidURL):
+                err = classify(e)
+                reason = err.reason
+                if err.kind in PERMANENT_KINDS:
                     raise FetchFailed(url, reason) from e  # permanent: do not retry
             else:
                 if resp.status_code not in RETRY_STATUSES:
@@ -214,7 +218,7 @@ class Fetcher:
         try:
             body = tr.read_all() if tr.ok else b""
         except BaseException as e:
-            tr.close(error=describe(e) if not isinstance(e, FetchFailed) else e.reason)
+            tr.close(error=classify(e).reason if not isinstance(e, FetchFailed) else e.reason)
             raise
         tr.close()
         return body, tr

@@ -668,3 +668,70 @@ def test_structured_path_properties(
         assert v.segment not in (Segment.ISP, Segment.INTERCONNECT)
     if v.segment is not Segment.UNKNOWN:
         assert v.confidence > 0.0
+
+
+# --------------------------------------------------------------------------- unnamed hops
+
+
+def _unnamed_isp_path(inflate_at: int, add: float = 300.0) -> list[HopEvidence]:
+    """Home router, two public ISP hops without a name, three ExampleCDN hops."""
+    orgs = ["home", None, None, "ExampleCDN", "ExampleCDN", "ExampleCDN"]
+    hops = []
+    for i, (base, org) in enumerate(zip(BASES, orgs, strict=True), start=1):
+        extra = add if i >= inflate_at else 0.0
+        hops.append(
+            HopEvidence(
+                i,
+                org,
+                private=i == 1,
+                idle_rtt_ms=flat(base),
+                loaded_rtt_ms=flat(base + extra, jitter=max(0.3, extra * 0.1), seed=1),
+                is_destination=i == len(BASES),
+            )
+        )
+    return hops
+
+
+def test_queue_at_the_unnamed_access_hop_is_the_isp() -> None:
+    # the first hop past home is the ISP's access router whatever its name (the old rule
+    # and the one classifier's): a queue from there on is the ISP's, not "unknown"
+    hops = _unnamed_isp_path(inflate_at=2)
+    segs, isp = classify_path(hops, server_org="ExampleCDN")
+    assert isp is None and segs[:3] == [Segment.HOME_NETWORK, Segment.ISP, Segment.UNKNOWN]
+    v = attribute(make(hops))
+    assert (v.segment, v.rule) == (Segment.ISP, "isp_slow"), [e.text for e in v.evidence]
+    assert v.confidence >= 0.5
+    assert v.evidence[0].text.startswith("RTT to 2nd hop rose 8.1 ms -> ")
+    assert v.message == "Your internet connection can't carry this video's bitrate right now."
+    # the same path as the path discovery hands it over (segments from the same classifier)
+    model_hops = [
+        Hop(1, "192.168.1.1", None, "home", Segment.HOME_NETWORK),
+        Hop(2, "198.51.100.1", None, None, Segment.ISP),
+        Hop(3, "198.51.100.2", None, None, Segment.UNKNOWN),
+        Hop(4, "203.0.113.1", None, "ExampleCDN", Segment.INTERCONNECT),
+        Hop(5, "203.0.113.2", None, "ExampleCDN", Segment.SERVER),
+        Hop(6, "203.0.113.3", None, "ExampleCDN", Segment.SERVER),
+    ]
+    samples = [
+        ProbeSample(h.hop, 0.0, rtt, loaded)
+        for h in hops
+        for loaded, rtts in ((False, h.idle_rtt_ms), (True, h.loaded_rtt_ms))
+        for rtt in rtts
+    ]
+    ev = hop_evidence_from(model_hops, samples, destination="203.0.113.3")
+    v2 = attribute(make(ev))
+    assert (v2.segment, v2.rule) == (Segment.ISP, "isp_slow")
+
+
+def test_queue_starting_at_an_unplaceable_hop_is_ambiguous_not_flat() -> None:
+    # the 3rd hop (unnamed, between the ISP's access router and the CDN) cannot be placed:
+    # the verdict cannot name a segment, and must not say that nothing inflated
+    hops = _unnamed_isp_path(inflate_at=3)
+    f = analyse(make(hops))
+    assert f.onset is not None and f.hops[f.onset.pos].hop == 3
+    assert f.onset.segments == (Segment.UNKNOWN,) and f.onset_segment is None
+    v = attribute(make(hops))
+    assert (v.segment, v.rule) == (Segment.UNKNOWN, "unknown_ambiguous")
+    assert v.confidence < 0.5 and v.message.startswith("Playback stalled. We could not tell")
+    assert "none inflated" not in next(r.doc for r in RULES if r.key == v.rule)
+    assert v.evidence[0].text.startswith("RTT to 3rd hop rose 10")

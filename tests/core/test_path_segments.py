@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -44,7 +46,11 @@ def test_not_home_addresses(address: str | None) -> None:
 
 def test_cgnat_is_documented_and_never_home() -> None:
     assert str(CGNAT_NETWORK) == "100.64.0.0/10"
-    assert not any(is_home_address(str(a)) for a in list(CGNAT_NETWORK.hosts())[:: 2**18])
+    # a strided sample (every 2**14th address, ends included), not the 4 million hosts
+    first, last = int(CGNAT_NETWORK.network_address), int(CGNAT_NETWORK.broadcast_address)
+    sample = [*range(first, last + 1, 2**14), last]
+    assert len(sample) > 200
+    assert not any(is_home_address(str(ipaddress.ip_address(a))) for a in sample)
 
 
 def test_helpers() -> None:
@@ -138,10 +144,35 @@ def test_silent_first_hop_is_home_while_the_gateway_is_private() -> None:
     assert r.segments[0] is P  # a CGNAT gateway is not home: the ISP's access hop
 
 
-def test_without_any_names_only_home_and_server_are_placed() -> None:
+def test_without_any_names_only_home_the_access_hop_and_server_are_placed() -> None:
     hops = [_f(1, "192.168.1.1", HOME_ORG), _f(2, "198.51.100.1"), _f(3, "198.51.100.2"),
             _f(4, "203.0.113.2", is_destination=True)]  # fmt: skip
-    assert classify_segments(hops, gateway_address="192.168.1.1").segments == [H, U, U, V]
+    # hop 2 is the ISP's access router whatever its name; hop 3 may be an interconnect
+    assert classify_segments(hops, gateway_address="192.168.1.1").segments == [H, P, U, V]
+    # silent access hop: the same
+    hops[1] = _f(2, None)
+    assert classify_segments(hops, gateway_address="192.168.1.1").segments == [H, P, U, V]
+
+
+def test_the_access_hop_rule_needs_home_and_an_unnamed_hop() -> None:
+    # no home identified (a public first hop, no gateway known): nothing is the ISP's
+    hops = [_f(1, "198.51.100.1"), _f(2, "198.51.100.2"), _f(3, "203.0.113.2", is_destination=True)]
+    assert classify_segments(hops).segments == [U, U, V]
+    # a public gateway of a known org (bridged modem): not home, so no access-hop default
+    hops = [_f(1, "198.51.100.1", "Transit", True), _f(2, "198.51.100.2"),
+            _f(3, "203.0.113.2", is_destination=True)]  # fmt: skip
+    assert classify_segments(hops, gateway_address="198.51.100.1").segments[1] is not P
+    # a named first hop keeps its own org's segment (here the server's network first)
+    hops = [_f(1, "192.168.1.1", HOME_ORG), _f(2, "203.0.113.1", "CDN", True),
+            _f(3, "203.0.113.2", "CDN", True, is_destination=True)]  # fmt: skip
+    assert classify_segments(hops, gateway_address="192.168.1.1").segments == [H, X, V]
+    # an explicit segment on the access hop wins
+    hops = [HopFacts(1, org="home"), HopFacts(2, segment=X), HopFacts(3, is_destination=True)]
+    assert classify_segments(hops).segments == [H, X, V]
+    # only the first unnamed hop: two more unnamed hops before the server stay unknown
+    hops = [HopFacts(1, org="home"), HopFacts(2), HopFacts(3), HopFacts(4),
+            HopFacts(5, org="CDN", is_destination=True)]  # fmt: skip
+    assert classify_segments(hops, server_org="CDN").segments == [H, P, U, U, V]
 
 
 def test_unreached_destination_uses_the_server_org() -> None:

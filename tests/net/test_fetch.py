@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from player.core.model import FetchKind
+from player.net.errors import ErrorKind, classify
 from player.net.events import Resumed, Retrying
-from player.net.fetch import Fetcher, FetchFailed
+from player.net.fetch import PERMANENT_KINDS, Fetcher, FetchFailed
 from tests.support.origin import OriginServer, make_self_signed_cert, server_ssl_context
 
 SIZE = 300 * 1024
+
+
+WAIT_S = 10.0  # generous bound for conditions that normally hold within milliseconds
+
+
+def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll ``predicate`` until it holds; fail after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
 
 
 @pytest.fixture
@@ -76,10 +89,38 @@ def test_tls_timing(blob_dir: Path, tmp_path: Path) -> None:
             f.close()
         bad = Fetcher()  # system CAs only: the self-signed certificate is refused, no retries
         try:
-            with pytest.raises(FetchFailed, match="TLS"):
+            with pytest.raises(FetchFailed, match="TLS") as info:
                 bad.open(s.url("blob.mp4"), FetchKind.PROGRESSIVE)
+            assert "after" not in info.value.reason  # permanent: one attempt
         finally:
             bad.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [("http://", ErrorKind.INVALID_URL), ("no-scheme.example/x", ErrorKind.INVALID_URL),
+     ("gopher://example.invalid/", ErrorKind.INVALID_URL)],
+)  # fmt: skip
+def test_permanent_failures_follow_the_error_taxonomy(
+    fetcher: Fetcher, events: list[object], url: str, kind: ErrorKind
+) -> None:
+    # "permanent" is player.net.errors.classify's kind, not the exception's type
+    assert kind in PERMANENT_KINDS
+    with pytest.raises(FetchFailed) as info:
+        fetcher.open(url, FetchKind.SEGMENT)
+    assert classify(info.value.__cause__).kind is kind  # type: ignore[arg-type]
+    assert "after" not in info.value.reason
+    assert not [e for e in events if isinstance(e, Retrying)]
+
+
+def test_a_refused_connection_is_retried(fetcher: Fetcher, events: list[object]) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(FetchFailed, match="after 4 attempts"):
+        fetcher.open(f"http://127.0.0.1:{port}/blob.mp4", FetchKind.SEGMENT)
+    retries = [e for e in events if isinstance(e, Retrying)]
+    assert len(retries) == 3 and all("refused" in r.reason for r in retries)
 
 
 def test_5xx_retried_with_backoff(
@@ -167,12 +208,10 @@ def test_abort_all_wakes_a_stalled_read(srv: OriginServer) -> None:
 
     t = threading.Thread(target=reader)
     t.start()
-    time.sleep(0.3)
-    assert tr.waiting_since is not None  # blocked on upstream
-    t0 = time.monotonic()
+    wait_until(lambda: tr.waiting_since is not None, "the read to block on upstream")
     f.abort_all()
-    t.join(2)
-    assert not t.is_alive() and time.monotonic() - t0 < 0.5
+    t.join(WAIT_S)  # far less than the 30 s read timeout: abort_all woke the read
+    assert not t.is_alive()
     assert outcome and type(outcome[0]).__name__ == "FetchAborted"
     tr.close()
     f.close()

@@ -43,6 +43,20 @@ def settled(fn: Callable[[], object], want: object, timeout: float = 1.0) -> obj
     return got
 
 
+def writes_stopped(gw: Gateway, longer_than_s: float, timeout: float = 10.0) -> int:
+    """Wait until ``gw.bytes_delivered()`` has not grown for ``longer_than_s``; return it."""
+    deadline = time.monotonic() + timeout
+    last, since = gw.bytes_delivered(), time.monotonic()
+    while True:
+        now, got = time.monotonic(), gw.bytes_delivered()
+        if got != last:
+            last, since = got, now
+        elif now - since > longer_than_s:
+            return got
+        assert now < deadline, f"the gateway kept writing ({got} bytes)"
+        time.sleep(0.01)
+
+
 def quiet(gw: Gateway) -> None:
     """Wait until the gateway has finished every request (records and events are out)."""
     assert settled(gw.open_requests, 0) == 0
@@ -403,7 +417,10 @@ def test_a_player_that_stops_reading_is_not_starving(tmp_path: Path, gateway: Ga
         sock.connect(("127.0.0.1", gateway.port))
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         assert sock.recv(1000)
-        time.sleep(1.0)  # the gateway is blocked writing to a full socket, not waiting
+        # the gateway is blocked writing to a full socket, not waiting: once no byte has
+        # gone out for longer than the starving threshold, a gateway that counted a
+        # blocked write as waiting would already call it starving
+        held = writes_stopped(gateway, longer_than_s=2 * gateway.starving_after_s)
         assert gateway.open_requests() == 1 and not gateway.starving()
-        assert gateway.bytes_delivered() < 24 * 1024 * 1024
+        assert gateway.bytes_delivered() == held < 24 * 1024 * 1024
         sock.close()

@@ -169,6 +169,21 @@ def test_live_timing_is_stable_across_refreshes(ledger: DeliveryLedger) -> None:
     assert ledger.segment_duration_s() == pytest.approx(2.0)
 
 
+def test_segment_duration_is_the_median_of_an_even_count(ledger: DeliveryLedger) -> None:
+    # player.core.stats.median: the mean of the middle two (not the upper one)
+    run = ledger.new_run()
+    durations = [2.0, 4.0, 6.0, 10.0]
+    starts = [sum(durations[:i]) for i in range(len(durations))]
+    ledger.learn_timing(
+        run,
+        [MediaSegment(i, f"http://o/{i}.ts", d, t) for i, (d, t) in
+         enumerate(zip(durations, starts, strict=True))],
+    )  # fmt: skip
+    assert ledger.segment_duration_s() == pytest.approx(5.0)
+    ledger.learn_timing(run, [MediaSegment(4, "http://o/4.ts", 8.0, 22.0)])  # odd count
+    assert ledger.segment_duration_s() == pytest.approx(6.0)
+
+
 # ----------------------------------------------------------------------------------------
 # progressive, bytes, in-flight, sessions
 # ----------------------------------------------------------------------------------------

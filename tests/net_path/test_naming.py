@@ -358,12 +358,15 @@ def test_classify_silent_first_hop_with_cgnat_gateway_is_not_home() -> None:
     assert rdap_lookup.is_home_address is path_segments.is_home_address
 
 
-def test_classify_without_any_names_says_unknown() -> None:
+def test_classify_without_any_names_places_only_the_access_hop() -> None:
+    # the hop right after the home gateway is the ISP's access router whatever its name
+    # (the viewer's access link is their ISP's); the next unnamed hop, between it and the
+    # server, may be an interconnect: unknown
     hops = _hops(
         ("192.168.1.1", None), ("198.51.100.1", None), ("198.51.100.2", None), ("203.0.113.2", None)
     )
     out = classify_path(hops, "192.168.1.1", destination="203.0.113.2")
-    assert _segs(out) == ["home_network", "unknown", "unknown", "server"]
+    assert _segs(out) == ["home_network", "isp", "unknown", "server"]
 
 
 def test_classify_unreached_destination_uses_the_server_name() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -13,6 +13,16 @@ from player.core.model import Hop, ProbeSample
 from player.core.stats import percentile
 from player.net.path import engine, rtt, sockets
 from player.net.path.prober import HopProber, tcp_connect_rtt
+
+WAIT_S = 10.0  # generous bound for conditions that normally hold within a few rounds
+
+
+def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll ``predicate`` until it holds; fail after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -61,9 +71,9 @@ def test_prober_labels_samples_and_stops_fast(listener: int) -> None:
     )
     prober.start([Hop(1, "127.0.0.1")])
     assert any(t.name == "test-probes" for t in threading.enumerate())
-    time.sleep(0.4)
+    wait_until(lambda: prober.baseline(1).count >= 3, "three idle answers")
     loaded.set()
-    time.sleep(0.4)
+    wait_until(lambda: prober.loaded_stats(1).count >= 3, "three answers under load")
     t0 = time.monotonic()
     prober.stop()
     assert time.monotonic() - t0 < 1.0 and not prober.running
@@ -82,7 +92,7 @@ def test_prober_labels_samples_and_stops_fast(listener: int) -> None:
 def test_prober_udp_ttl_probes_and_silent_hops() -> None:
     prober = HopProber("127.0.0.1", method="udp", interval_s=0.05, timeout_s=0.04)
     prober.start([Hop(1, "127.0.0.1"), Hop(2, None)])
-    time.sleep(0.3)
+    wait_until(lambda: prober.baseline(1).count >= 2, "two answers from hop 1")
     prober.stop()
     assert {s.hop for s in prober.samples()} == {1}
     assert {s.method for s in prober.samples()} == {"udp"}
@@ -116,7 +126,7 @@ def test_broken_is_loaded_does_not_stop_probing() -> None:
 
     prober = HopProber("127.0.0.1", method="udp", interval_s=0.05, is_loaded=boom)
     prober.start([Hop(1, "127.0.0.1")])
-    time.sleep(0.2)
+    wait_until(lambda: len(prober.samples()) >= 2, "two probe rounds")
     prober.stop()
     assert prober.samples() and not any(s.loaded for s in prober.samples())
 

@@ -78,20 +78,56 @@ def test_an_earlier_generation_gets_no_say() -> None:
 
 
 def test_the_gateway_thread_and_the_owner_share_it_safely() -> None:
+    # the gateway thread downloads and chooses while the owner samples the buffer; at
+    # barriers the owner pins a rendition and returns to Auto: the gateway thread's very
+    # next choice follows
     p = RenditionPolicy()
     p.reset(1, Source())
-    choices: list[int] = []
+    p.observe(20.0, playing=1)
+    barrier = threading.Barrier(2, timeout=10.0)
+    phases: dict[str, list[int]] = {}
+    errors: list[BaseException] = []
+    seqs = iter(range(1000))
+
+    def run(n: int) -> list[int]:
+        out = []
+        for _ in range(n):
+            seq = next(seqs)
+            p.add_fetch(1, fast_fetch(seq))
+            out.append(p.choose(1, seq))
+        return out
 
     def gateway_thread() -> None:
-        for seq in range(200):
-            p.add_fetch(1, fast_fetch(seq))
-            choices.append(p.choose(1, seq))
+        try:
+            phases["auto"] = run(30)
+            barrier.wait()  # the owner pins 2
+            barrier.wait()
+            phases["pinned"] = run(20)
+            barrier.wait()  # the owner returns to Auto
+            barrier.wait()
+            phases["auto again"] = run(30)
+        except BaseException as e:  # noqa: BLE001 - reported by the owner's assertion
+            errors.append(e)
+            barrier.abort()
+
+    def sample_until_the_gateway_waits() -> None:
+        while barrier.n_waiting == 0 and t.is_alive():
+            p.observe(20.0, playing=None)  # the owner's sampling, concurrently
 
     t = threading.Thread(target=gateway_thread, name="gateway-relay")
     t.start()
-    for i in range(200):
-        p.observe(float(i % 30), playing=1)
-        p.pin(None if i % 2 else 2)
-    t.join()
+    sample_until_the_gateway_waits()
+    barrier.wait()
+    p.pin(2)
+    barrier.wait()
+    sample_until_the_gateway_waits()
+    barrier.wait()
     p.pin(None)
-    assert len(choices) == 200 and set(choices) <= {0, 1, 2}
+    barrier.wait()
+    sample_until_the_gateway_waits()
+    t.join(10.0)
+    assert not t.is_alive() and not errors
+    assert phases["auto"][0] == 1 and phases["auto"][-1] == 0  # climbed from 240p to 720p
+    assert phases["pinned"] == [2] * 20  # the pin holds from the next choice on
+    assert p.pinned is None
+    assert phases["auto again"][-1] == 0  # Auto again: back to the top rendition

@@ -204,8 +204,15 @@ class Onset:
 
     @property
     def segment(self) -> Segment | None:
-        """The one segment the queue is in, None when it cannot be placed."""
-        return self.segments[0] if len(set(self.segments)) == 1 else None
+        """The one segment the queue is in, None when it cannot be placed.
+
+        None when the hops it may sit before span more than one segment, or when any of
+        them is ``unknown`` (an unplaceable hop cannot name the queue's segment either).
+        """
+        kinds = set(self.segments)
+        if len(kinds) != 1 or Segment.UNKNOWN in kinds:
+            return None
+        return self.segments[0]
 
 
 def _metric(s: HopStats, kind: str) -> float | None:

@@ -122,7 +122,8 @@ RULES: tuple[Rule, ...] = (
         "unknown_ambiguous",
         Segment.UNKNOWN,
         lambda f: f.stalling and f.onset is not None and f.onset_segment is None,
-        "inflation starts behind a silent hop that separates two segments",
+        "inflation starts where no one segment can be named (behind a silent hop between "
+        "two segments, or at a hop that cannot be placed)",
     ),
     _row(
         "unknown_inconsistent",

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from player.core.model import FetchKind
+from player.core.stats import median
 from player.net.gateway.model import InFlight, Mode
 from player.net.manifests import MediaSegment
 
@@ -270,8 +271,8 @@ class DeliveryLedger:
         """Median segment duration of the current session (None before playlists)."""
         with self._lock:
             run = self._run
-            durs = sorted(run.seq_dur.values()) if run is not None else []
-        return durs[len(durs) // 2] if durs else None
+            durs = list(run.seq_dur.values()) if run is not None else []
+        return median(durs)
 
     def delivered_media_s(self, mode: Mode) -> float | None:
         """Media seconds fully delivered to VLC in the current run (see module doc)."""
