@@ -3,6 +3,9 @@
 
     python3 bootstrap.py demo        # set up, then play the built-in demo
     python3 bootstrap.py test [ARGS] # set up, then run the whole test suite (ARGS go to pytest)
+    python3 bootstrap.py test-packaging [ARGS]
+                                     # set up, then build the .deb and the bundle and test them
+                                     # (slow: pytest -m packaging; needs root for the chroot)
     python3 bootstrap.py setup       # set up only
     python3 bootstrap.py run [ARGS]  # set up, then run `stallwatch ARGS`
 
@@ -36,7 +39,11 @@ APT_PACKAGES = [
     "libxcb-keysyms1", "libxcb-randr0", "libxcb-render-util0", "libxcb-shape0",
     "libxcb-xinerama0", "libxcb-xkb1", "libxcb-xfixes0", "libx11-xcb1", "fonts-dejavu-core",
     "iproute2", "iputils-ping", "iputils-tracepath", "procps", "util-linux",
+    "desktop-file-utils", "appstream",
 ]  # fmt: skip
+# Only for `test-packaging` (and packaging/build_*.py): the system Python with venv and its
+# shared library (PyInstaller), dpkg-deb, and debootstrap for the test's clean Debian root.
+PACKAGING_APT_PACKAGES = ["python3-venv", "libpython3-dev", "dpkg-dev", "debootstrap"]
 
 
 def say(msg: str) -> None:
@@ -148,7 +155,7 @@ def main(argv: list[str]) -> int:
     if cmd in ("-h", "--help", "help"):
         print(__doc__)
         return 0
-    if cmd not in ("demo", "test", "setup", "run"):
+    if cmd not in ("demo", "test", "test-packaging", "setup", "run"):
         print(__doc__)
         return 2
     py = setup()
@@ -156,9 +163,12 @@ def main(argv: list[str]) -> int:
     if cmd == "setup":
         say("ready: .venv/bin/stallwatch")
         return 0
-    if cmd == "test":
+    if cmd in ("test", "test-packaging"):
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONDONTWRITEBYTECODE="1")
         args = [str(py), "-m", "pytest", *rest]
+        if cmd == "test-packaging":
+            apt_install(missing_apt_packages(PACKAGING_APT_PACKAGES))
+            args = [str(py), "-m", "pytest", "-m", "packaging", "--durations=0", *rest]
         say("running: " + " ".join(args[1:]))
         return subprocess.run(args, cwd=ROOT, env=env).returncode
     args = [exe, "--demo"] if cmd == "demo" else [exe, *rest]

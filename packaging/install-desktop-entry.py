@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Install (or remove) the Stallwatch desktop entry and icons for this user.
 
-Copies ``packaging/stallwatch.desktop`` to
-``$XDG_DATA_HOME/applications/`` and ``player/data/icons/stallwatch-N.png`` to
-``$XDG_DATA_HOME/icons/hicolor/NxN/apps/stallwatch.png``
+Copies ``packaging/<APP_ID>.desktop`` to ``$XDG_DATA_HOME/applications/`` and
+``player/data/icons/stallwatch-N.png`` to ``$XDG_DATA_HOME/icons/hicolor/NxN/apps/<APP_ID>.png``
+(APP_ID: the reverse-DNS id in ``player/__init__.py``)
 (``$XDG_DATA_HOME`` defaults to ``~/.local/share``).  Running it again is
 harmless; ``--uninstall`` removes exactly the files it installs.  Afterwards
 it refreshes the desktop and icon caches if the usual tools are available.
@@ -19,13 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import appinfo  # noqa: E402
+
 log = logging.getLogger("install-desktop-entry")
 
-ROOT = Path(__file__).resolve().parent.parent
-DESKTOP_SRC = ROOT / "packaging" / "stallwatch.desktop"
-ICON_DIR = ROOT / "player" / "data" / "icons"
-APP_ID = "stallwatch"
-SIZES = (16, 32, 48, 64, 128, 256, 512)
+DESKTOP_SRC = appinfo.desktop_file()
+APP_ID = appinfo.app_id()
+SIZES = appinfo.ICON_SIZES
 
 
 def data_home() -> Path:
@@ -37,7 +38,7 @@ def planned_files(base: Path) -> list[tuple[Path, Path]]:
     """(source, destination) pairs this script manages."""
     pairs = [(DESKTOP_SRC, base / "applications" / f"{APP_ID}.desktop")]
     for size in SIZES:
-        src = ICON_DIR / f"{APP_ID}-{size}.png"
+        src = appinfo.icon_png(size)
         dst = base / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
         pairs.append((src, dst))
     return pairs

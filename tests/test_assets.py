@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from player import APP_ID
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PyQt6.QtCore import Qt  # noqa: E402
@@ -18,7 +20,7 @@ from PyQt6.QtSvg import QSvgRenderer  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SVG = ROOT / "player" / "data" / "icon.svg"
 ICON_DIR = ROOT / "player" / "data" / "icons"
-DESKTOP = ROOT / "packaging" / "stallwatch.desktop"
+DESKTOP = ROOT / "packaging" / f"{APP_ID}.desktop"
 SIZES = (16, 32, 48, 64, 128, 256, 512)
 
 
@@ -84,7 +86,7 @@ def test_desktop_entry_required_keys():
         assert entry.get(key), f"missing {key}"
     assert entry["Type"] == "Application"
     assert entry["Name"] == "Stallwatch"
-    assert entry["Icon"] == "stallwatch"
+    assert entry["Icon"] == APP_ID
     assert entry["Exec"].split()[0] == "stallwatch"
     assert entry["Exec"] == "stallwatch %U"
 
