@@ -220,3 +220,44 @@ MIN_STALL_WEIGHT_S = 0.5
 SOFT_CONFIDENCE = 0.6
 # Longest evidence line under the notice (fits one line of a 720p overlay).
 SUMMARY_MAX_CHARS = 110
+
+# =========================================================================== "Why?" window
+
+# Confidence in words. At 0.8 the verdict rests on a located queue with enough samples and
+# a clear margin (the path rows' base confidence): "fairly sure", never "certain", since a
+# hop's reverse-DNS owner can be off by one. From SOFT_CONFIDENCE (where the notice starts
+# to say "probably") up to that: "probably". Above zero but below SOFT_CONFIDENCE the
+# evidence is thin or contradictory: "not sure". Zero means no segment was named.
+CONFIDENCE_FAIRLY_SURE = 0.8
+# A hop's loaded round trip counts as "rose under load" in the explanation when it
+# exceeds its idle one by the attribution's own thresholds (INFLATION_ABS_MS and
+# INFLATION_REL above): the window never calls suspect what attribution would call noise.
+# Hop rows shown in the "Why?" table and the statistics panel: a long path (30 hops) is
+# cut to its first rows, which hold the home network, the ISP and the interconnect.
+EXPLAIN_MAX_HOPS = 30
+# Recent downloads listed in the statistics panel's "last segments" table: about half a
+# minute of 4-6 s segments, what led up to a stall.
+EXPLAIN_LAST_FETCHES = 6
+
+# ================================================================================ notices
+
+# How long the notice stays after a stall ends before it starts to fade. The view fades it
+# over ~0.3 s, so it is gone within 3 s of the recovery: long enough to read a one-line
+# sentence (~2 s at 250 words a minute), short enough not to cover the video for long.
+NOTICE_LINGER_S = 2.5
+# The band fades out over this long once the session hides it: a fade reads as "resolved"
+# where a cut reads as a glitch, and LINGER + FADE stays within the 3 s the notice may
+# outlive the stall.
+NOTICE_FADE_S = 0.3
+# The band may open at most NOTICE_MAX_PER_WINDOW times in NOTICE_WINDOW_S: five stalls
+# in a minute are one problem, and a band popping up five times is a storm that hides the
+# video more than the stalls do. Two openings let the viewer see that it happened again.
+NOTICE_WINDOW_S = 60.0
+NOTICE_MAX_PER_WINDOW = 2
+# A rendition step-down this long before a stall (or during it) counts as the player
+# adapting to it ("Adjusting video for smoother playback."): ABR decides on the segment
+# being fetched, ~2-3 segments (4-10 s) before that segment plays.
+STEP_DOWN_RECENT_S = 10.0
+# While a stall's verdict is still "unknown" the notice says "Buffering…" for this long
+# before it says that we could not tell: path probes need ~1-2 s of loaded samples.
+UNKNOWN_PATIENCE_S = 2.0

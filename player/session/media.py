@@ -49,6 +49,7 @@ class OpenMedia:
     fetches: list[Fetch] = field(default_factory=list)
     renditions: list[Rendition] = field(default_factory=list)
     current_rendition: int | None = None  # gateway index of the last segment served
+    step_downs: list[float] = field(default_factory=list)  # session clock of each ABR step down
     per_segment_data: bool = True
     mode_note: str = ""
     notes: list[str] = field(default_factory=list)

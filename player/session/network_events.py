@@ -24,6 +24,9 @@ def apply_gateway_event(ev: object, media: OpenMedia, sink: EventSink) -> None:
             sink.emit(RenditionsKnown(labels=[rendition_label(r) for r in ev.renditions]))
     elif isinstance(ev, gw.RenditionSwitched):
         log.debug("rendition %s -> %s at segment %d", ev.from_index, ev.to_index, ev.seq)
+        before, after = media.rendition(ev.from_index), media.rendition(ev.to_index)
+        if before is not None and after is not None and after.bandwidth < before.bandwidth:
+            media.step_downs.append(sink.clock())  # the notice's "Adjusting video ..."
     elif isinstance(ev, gw.SegmentMissing):
         _note(say.segment_missing(ev.reason), media, sink)
     elif isinstance(ev, gw.Resumed):

@@ -1,9 +1,11 @@
 """Stalls as the viewer lives them: state, verdict refresh cadence, latencies, the notice.
 
-Fed the buffer-health monitor's events; while a stall lasts the verdict is re-made every
-``VERDICT_REFRESH_S`` from fresh evidence, and the notice stays up ``NOTICE_LINGER_S`` after
-the stall ends. How long the first verdict (and the first one naming a segment) took is
-recorded on the stall itself.
+Fed the buffer-health monitor's events; a stall shows "Buffering…" at once, the verdict is
+re-made every ``VERDICT_REFRESH_S`` from fresh evidence, and the notice stays up
+``NOTICE_LINGER_S`` after the stall ends. Repeated stalls merge into one notice
+(core/notice_merge: at most two notices a minute). How long the first verdict (and the first
+one naming a segment) took is recorded on the stall itself; when each notice appeared and
+went is in :attr:`StallTracker.notice_log`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from player.core import buffer_health as bh
+from player.core import thresholds as T
 from player.core.attribution import AttributionInput, attribute
 from player.core.model import PlaybackState, Segment, Stall, Verdict
-from player.core.wording import Notice, notice
+from player.core.notice_merge import NoticeBudget, recently_stepped_down
+from player.core.wording import Notice, overlay_notice
 from player.session.events import EventSink, NoticeChanged, StallBegan, StallFinished
 from player.session.media import OpenMedia
 
 log = logging.getLogger(__name__)
 
 VERDICT_REFRESH_S = 1.0  # re-run attribution this often while stalled
-NOTICE_LINGER_S = 4.0  # keep the notice this long after a stall ends
+NOTICE_LINGER_S = T.NOTICE_LINGER_S  # keep the notice this long after a stall ends
+
+
+@dataclass(slots=True)
+class NoticeRecord:
+    """One appearance of the band (session clock): for tests and the report."""
+
+    serial: int
+    stall_started_at: float
+    shown_at: float  # "Buffering…" appeared
+    verdict_at: float | None = None  # the verdict's sentence replaced it
+    hidden_at: float | None = None
+    recovered_at: float | None = None  # the last merged stall ended
+    stalls: int = 1
 
 
 @dataclass(slots=True)
@@ -56,6 +73,11 @@ class StallTracker:
         self._notice_until: float | None = None
         self.current_notice: Notice | None = None
         self.current_verdict: Verdict | None = None
+        self.budget = NoticeBudget()
+        self.notice_log: list[NoticeRecord] = []
+        self._open: NoticeRecord | None = None  # the band up now
+        self._notice_verdict: Verdict | None = None
+        self._serial = 0
 
     def reset(self, media: OpenMedia) -> None:
         """A new open: no stall in progress, no notice."""
@@ -63,6 +85,8 @@ class StallTracker:
         self._track = None
         self._notice_until = None
         self.set_notice(None, None)
+        self._open = None
+        self.budget.reset()
 
     @property
     def stall_started_at(self) -> float | None:
@@ -79,9 +103,12 @@ class StallTracker:
 
     def expire_notice(self, now: float) -> None:
         """Hide the notice once it has lingered long enough after a stall."""
-        if self._notice_until is not None and now >= self._notice_until:
+        if self._notice_until is not None and now >= self._notice_until and self.budget.may_hide(now):
             self._notice_until = None
             self.set_notice(None, None)
+            if self._open is not None:
+                self._open.hidden_at = now
+                self._open = None
 
     def refresh(self, now: float) -> None:
         """Re-make the verdict of the stall in progress (at most every VERDICT_REFRESH_S)."""
@@ -97,8 +124,7 @@ class StallTracker:
             track.first_verdict_at = now
         _record(track.stall, verdict, now - track.started_at)
         self.current_verdict = verdict
-        if verdict.segment is not Segment.NONE:
-            self.set_notice(notice(verdict, adjusting=adjusting), verdict)
+        self._show(verdict, now, stalled=True)
 
     def stalls_as_of(self, now: float) -> list[Stall]:
         """The open's stalls for a report at ``now``: the one in progress (a copy) with a
@@ -111,10 +137,31 @@ class StallTracker:
         _record(fresh, attribute(self._evidence(track.started_at), adjusting=self._adjusting()), now - track.started_at)
         return [fresh if s is track.stall else s for s in stalls]
 
+    def _show(self, verdict: Verdict | None, now: float, *, stalled: bool) -> None:
+        """(Re)word the band of the stall in progress / just ended."""
+        rec = self._open
+        if rec is None:
+            return
+        track = self._track
+        started = track.started_at if track is not None else rec.stall_started_at
+        stepped_down = self._adjusting() and recently_stepped_down(self._media.step_downs, started, now)
+        n = overlay_notice(
+            verdict,
+            stalled=stalled,
+            stall_age_s=now - started,
+            stepped_down=stepped_down,
+            stalls=rec.stalls,
+            serial=rec.serial,
+        )
+        if n.segment and rec.verdict_at is None:
+            rec.verdict_at = now
+        self.set_notice(n, verdict)
+
     def set_notice(self, n: Notice | None, verdict: Verdict | None) -> None:
-        if n == self.current_notice:
+        if n == self.current_notice and verdict is self._notice_verdict:
             return
         self.current_notice = n
+        self._notice_verdict = verdict
         if n is not None:
             self._notice_until = None
         if self.show_notices or n is None:
@@ -128,7 +175,25 @@ class StallTracker:
         log.info("stall started at %.2f s (buffer %s)", ev.start_s, ev.buffer_ahead_s)
         self._sink.set_state(PlaybackState.STALLED)
         self._sink.emit(StallBegan(start_s=ev.start_s))
-        self.refresh(self._sink.clock())
+        now = self._sink.clock()
+        self._open_notice(self._track.started_at, now)
+        self._show(None, now, stalled=True)  # "Buffering…" at once, the verdict next
+        self.refresh(now)
+
+    def _open_notice(self, stall_started_at: float, now: float) -> None:
+        """A stall began: join the band that is up, or open one if the budget allows."""
+        if self._open is not None:
+            self._open.stalls += 1
+            self._open.recovered_at = None
+            self._notice_until = None
+            return
+        if not self.budget.has_room(now):  # cannot happen while the band is kept up
+            log.info("notice suppressed: %d notices in the last minute", self.budget.max_per_window)
+            return
+        self.budget.opened(now)
+        self._serial += 1  # never reset: a serial names one band across opens too
+        self._open = NoticeRecord(self._serial, stall_started_at, now)
+        self.notice_log.append(self._open)
 
     def _on_stall_ended(self, ev: bh.StallEnded) -> None:
         log.info("stall ended after %.2f s (%s)", ev.duration_s, ev.reason)
@@ -137,7 +202,11 @@ class StallTracker:
         self._track = None
         if self._sink.state is PlaybackState.STALLED:
             self._sink.set_state(PlaybackState.PLAYING)
-        self._notice_until = self._sink.clock() + NOTICE_LINGER_S
+        now = self._sink.clock()
+        if self._open is not None:
+            self._open.recovered_at = now
+            self._show(self.current_verdict, now, stalled=False)
+        self._notice_until = now + NOTICE_LINGER_S
         self._sink.emit(StallFinished(start_s=ev.start_s, duration_s=ev.duration_s))
 
 

@@ -3,23 +3,39 @@
 libVLC decodes into a buffer we own (playback/vlc.py); this widget polls for a
 newer picture on a timer and paints it scaled to fit, aspect kept, letterboxed.
 Notices and messages are painted in the same widget so that ``grab()`` and
-screenshots capture video and notice together.
+screenshots capture video and notice together. The stall notice is a band across the top
+(ui/notice_band): it fades out when the session hides it, can be dismissed with its "×" or
+the D key, and its "Why?" / "Screenshot" controls emit :attr:`VideoView.why_requested` /
+:attr:`VideoView.screenshot_requested`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PyQt6.QtCore import QRectF, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import (
+    QEasingCurve,
+    QPropertyAnimation,
+    QRectF,
+    Qt,
+    QTimer,
+    pyqtProperty,
+    pyqtSignal,
+)
 from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
+from player.core import thresholds as T
+from player.core.wording import Notice
 from player.playback.vlc import Frame
+from player.ui import notice_band
 
 FRAME_POLL_MS = 15  # ~66 Hz: never more than one display interval late at 60 fps
 OVERLAY_MARGIN = 16
 OVERLAY_MAX_WIDTH = 560
+NOTICE_FADE_MS = round(T.NOTICE_FADE_S * 1000)  # the band fades out this fast once hidden
 
 
 @dataclass(slots=True)
@@ -45,6 +61,10 @@ class VideoView(QWidget):
     frame_painted = pyqtSignal(int)  # sequence number of the picture just shown
     mouse_moved = pyqtSignal()
     double_clicked = pyqtSignal()
+    why_requested = pyqtSignal()  # the band's "Why?" control
+    screenshot_requested = pyqtSignal()  # the band's "Screenshot" control
+    notice_dismissed = pyqtSignal()
+    notice_hidden = pyqtSignal()  # the band has faded out (or was dismissed)
 
     def __init__(self, frame_source: Callable[[int], Frame | None], parent: QWidget | None = None):
         super().__init__(parent)
@@ -53,8 +73,18 @@ class VideoView(QWidget):
         self._image_bytes: bytes | None = None  # keeps the QImage's memory alive
         self._seq = 0
         self.message: Overlay | None = None  # centre: errors, "opening…"
-        self.notice: Overlay | None = None  # top-left: the stall notice
+        self.notice: Notice | None = None  # the stall notice band (top)
         self.toast: Overlay | None = None  # bottom: short-lived stream notes
+        self.notice_shown_at: float | None = None  # time.monotonic() the band appeared
+        self.notice_hidden_at: float | None = None  # ... and was gone (faded or dismissed)
+        self._band: notice_band.BandLayout | None = None
+        self._hover: str | None = None
+        self._dismissed_serial: int | None = None
+        self._opacity = 1.0
+        self._fade = QPropertyAnimation(self, b"noticeOpacity", self)
+        self._fade.setDuration(NOTICE_FADE_MS)
+        self._fade.setEasingCurve(QEasingCurve.Type.OutCubic)
+        self._fade.finished.connect(self._fade_done)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -80,9 +110,77 @@ class VideoView(QWidget):
         self.message = overlay
         self.update()
 
-    def set_notice(self, overlay: Overlay | None) -> None:
-        self.notice = overlay
+    def set_notice(self, notice: Notice | Overlay | None) -> None:
+        """Show (or re-word) the band; None fades it out. A dismissed band stays hidden
+        until a new one (another ``serial``) comes."""
+        if isinstance(notice, Overlay):
+            notice = Notice(notice.title, notice.detail)
+        if notice is None:
+            self._fade_out()
+            return
+        if notice.serial and notice.serial == self._dismissed_serial:
+            return
+        if self.notice is None or self._fade.state() is QPropertyAnimation.State.Running:
+            self._fade.stop()
+            if self.notice is None:
+                self.notice_shown_at = time.monotonic()
+                self.notice_hidden_at = None
+        self._opacity = 1.0
+        self.notice = notice
+        self._relayout()
         self.update()
+
+    def dismiss_notice(self) -> None:
+        """The viewer closed the band ("×" or D): hide it now, keep it hidden for this notice."""
+        if self.notice is None:
+            return
+        self._dismissed_serial = self.notice.serial or None
+        self._fade.stop()
+        self._clear_notice()
+        self.notice_dismissed.emit()
+
+    def notice_band_rect(self) -> QRectF | None:
+        """Where the band is painted (None when no band is up)."""
+        return QRectF(self._band.band) if self.notice is not None and self._band is not None else None
+
+    def band_button_rect(self, key: str) -> QRectF | None:
+        """The rectangle of a band control ("why", "screenshot", "close")."""
+        if self.notice is None or self._band is None:
+            return None
+        return self._band.buttons.get(key)
+
+    def _get_opacity(self) -> float:
+        return self._opacity
+
+    def _set_opacity(self, value: float) -> None:
+        self._opacity = float(value)
+        self.update()
+
+    noticeOpacity = pyqtProperty(float, fget=_get_opacity, fset=_set_opacity)  # noqa: N815 - Qt property
+
+    def _fade_out(self) -> None:
+        if self.notice is None or self._fade.state() is QPropertyAnimation.State.Running:
+            return
+        self._fade.setStartValue(self._opacity)
+        self._fade.setEndValue(0.0)
+        self._fade.start()
+
+    def _fade_done(self) -> None:
+        if self._opacity <= 0.0:
+            self._clear_notice()
+
+    def _clear_notice(self) -> None:
+        self.notice = None
+        self._band = None
+        self._opacity = 1.0
+        self.notice_hidden_at = time.monotonic()
+        self.setCursor(Qt.CursorShape.ArrowCursor)
+        self.update()
+        self.notice_hidden.emit()
+
+    def _relayout(self) -> None:
+        if self.notice is not None:
+            self._band = notice_band.layout(self.notice, self.width(), self.height(), self.font())
 
     def set_toast(self, overlay: Overlay | None) -> None:
         self.toast = overlay
@@ -127,8 +225,10 @@ class VideoView(QWidget):
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             p.drawImage(self.video_rect(), self._image)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        if self.notice is not None:
-            self._paint_box(p, self.notice, where="top")
+        if self.notice is not None and self._band is not None:
+            p.setOpacity(self._opacity)
+            notice_band.paint(p, self.notice, self._band, hover=self._hover)
+            p.setOpacity(1.0)
         if self.toast is not None:
             self._paint_box(p, self.toast, where="bottom")
         if self.message is not None:
@@ -181,9 +281,37 @@ class VideoView(QWidget):
             )
 
     # -- input ----------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt name
+        self._relayout()
+        super().resizeEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt name
+        if event.key() == Qt.Key.Key_D and self.notice is not None:
+            self.dismiss_notice()
+            return
+        super().keyPressEvent(event)
+
     def mouseMoveEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt name
+        hover = notice_band.hit(self._band if self.notice is not None else None, event.position())
+        if hover != self._hover:
+            self._hover = hover
+            self.setCursor(Qt.CursorShape.PointingHandCursor if hover else Qt.CursorShape.ArrowCursor)
+            self.update()
         self.mouse_moved.emit()
         super().mouseMoveEvent(event)
+
+    def mousePressEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt name
+        key = notice_band.hit(self._band if self.notice is not None else None, event.position())
+        if key is None or event.button() is not Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
+            return
+        if key == "close":
+            self.dismiss_notice()
+        elif key == "why":
+            self.why_requested.emit()
+        elif key == "screenshot":
+            self.screenshot_requested.emit()
+        event.accept()
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt name
         self.double_clicked.emit()

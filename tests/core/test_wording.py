@@ -257,3 +257,51 @@ def test_evidence_lines_in_plain_words() -> None:
     )
     assert say.stalls_note(2, 3) == "2 of 3 stalls point here"
     assert say.segment_words(Segment.UNKNOWN) == "an unidentified network"
+
+
+# --- the overlay's one plain line (issue 9) --------------------------------------------
+def test_overlay_line_is_plain_for_each_segment() -> None:
+    from player.core.wording.evidence import overlay_line
+
+    jargon = ("RTT", "ICMP", "ping_group_range", "TTL", "hop", "0 ms")
+    cases = [
+        (v(Segment.SERVER, "ExampleCDN", "server_ttfb", ev=[Evidence("ttfb", say.ttfb_line(3439.0, 0.0), 3439.0)]),
+         "The server took 3.4 s to start sending each piece of video."),
+        (v(Segment.ISP, "Verizon", "isp_slow", ev=[Evidence("hop_rtt", say.rise_line("2nd hop (Verizon)", 14, 310), 296.0)]),
+         "Delay inside Verizon grew by 296 ms while the video loaded."),
+        (v(Segment.HOME_NETWORK, "your home network", "home_slow", ev=[Evidence("throughput", say.throughput_line(1.2e6, 3e6), 1.2e6)]),
+         "Video arrived at 1.2 Mbit/s; this quality needs 3.0 Mbit/s."),
+        (v(Segment.DEVICE, "this computer", "device_drops", ev=[Evidence("frames", say.frames_line(40), 40.0)]),
+         "40 pictures were dropped while plenty of video was buffered."),
+        (v(Segment.UNKNOWN, None, "unknown", ev=[Evidence("probe", say.probe_degraded_line("ICMP not permitted: ping_group_range 1 0 excludes gid 0"))]),
+         "The route to the server could not be checked from this computer."),
+        (v(Segment.UNKNOWN, None, "unknown"), "The measurements do not point at one part of the network."),
+    ]  # fmt: skip
+    for verdict, line in cases:
+        assert overlay_line(verdict) == line
+        assert not any(j in line for j in jargon), line
+
+
+def test_no_zero_ms_rtt_for_a_reused_connection() -> None:
+    assert say.ttfb_line(3439.0, 0.0) == "time to first byte 3439 ms with no RTT measured"
+    assert say.ttfb_line(3439.0, 0.2) == "time to first byte 3439 ms with connect RTT under 1 ms"
+    degraded = say.probe_degraded_line("ICMP not permitted: ping_group_range 1 0 excludes gid 0")
+    assert degraded.startswith("hop probes used a fallback method: this computer does not let")
+
+
+def test_overlay_notice_buffering_then_verdict_and_adjusting_only_on_step_down() -> None:
+    from player.core.wording import ADJUSTING, BUFFERING, overlay_notice
+
+    server = v(Segment.SERVER, "ExampleCDN", "server_ttfb", ev=[Evidence("ttfb", "x", 2500.0)])
+    waiting = overlay_notice(None, stalled=True)
+    assert waiting.title == BUFFERING and waiting.header == "" and waiting.adjusting == ""
+    early_unknown = overlay_notice(v(Segment.UNKNOWN, None, "unknown"), stalled=True, stall_age_s=0.5)
+    assert early_unknown.title == BUFFERING, "no 'could not tell' before the probes had a chance"
+    late_unknown = overlay_notice(v(Segment.UNKNOWN, None, "unknown"), stalled=True, stall_age_s=T.UNKNOWN_PATIENCE_S)
+    assert late_unknown.title.startswith("Playback stalled. We could not tell")
+    named = overlay_notice(server, stalled=True, stall_age_s=0.2)
+    assert "ExampleCDN" in named.title and named.header == BUFFERING and named.adjusting == ""
+    assert ADJUSTING not in named.title
+    assert overlay_notice(server, stalled=True, stepped_down=True).adjusting == ADJUSTING
+    after = overlay_notice(server, stalled=False, stalls=3)
+    assert after.header == "Playing again" and after.detail.startswith("Stalled 3 times in the last minute.")

@@ -123,6 +123,29 @@ def test_stall_gets_a_verdict_refreshed_while_it_lasts_then_finishes() -> None:
     assert monitor.stopped and rig.gateway.stopped.is_set()
 
 
+def test_buffering_shows_at_once_and_the_band_goes_within_3_s_of_the_recovery(rig: Rig) -> None:
+    """The notice's timing targets, on the session's clock (deterministic: fake time).
+
+    The real-libVLC window test shows the same sequence on a real stall; there the load
+    of the machine, not the design, decides the milliseconds."""
+    from player.core import thresholds as T
+
+    rig.start()
+    rig.run(3.0)
+    rig.feeding = False  # VLC's next request gets no byte
+    rig.run_until(lambda: rig.session.tracker.notice_log, limit_s=10)
+    rec = rig.session.tracker.notice_log[0]
+    assert rec.shown_at - rec.stall_started_at <= 0.5, "Buffering… later than 0.5 s"
+    buffering = rig.events(NoticeChanged)[-1].notice
+    assert buffering is not None and buffering.status == "buffering"
+    rig.run(2.0)
+    rig.feeding = True
+    rig.run_until(lambda: rec.hidden_at is not None, limit_s=10)
+    assert rec.recovered_at is not None and rec.hidden_at >= rec.recovered_at
+    assert rec.hidden_at - rec.recovered_at + T.NOTICE_FADE_S <= 3.0, "the band outlived 3 s"
+    assert rig.events(NoticeChanged)[-1].notice is None
+
+
 def test_report_has_no_side_effects_even_during_a_stall() -> None:
     rig, monitor = stall_with_path_evidence_arriving()
     stall = rig.session.monitor.stalls[0]

@@ -9,17 +9,20 @@
 from player.core.wording.errors import ErrorKind
 from player.core.wording.notices import (
     ADJUSTING,
+    BUFFERING,
     UNKNOWN_TEXT,
     Notice,
     evidence_summary,
     is_address_literal,
     notice,
     notice_text,
+    overlay_notice,
     scrub_addresses,
 )
 
 __all__ = [
     "ADJUSTING",
+    "BUFFERING",
     "UNKNOWN_TEXT",
     "ErrorKind",
     "Notice",
@@ -27,5 +30,6 @@ __all__ = [
     "is_address_literal",
     "notice",
     "notice_text",
+    "overlay_notice",
     "scrub_addresses",
 ]

@@ -6,9 +6,10 @@ hops are named by their position and organisation ("2nd hop (Verizon)").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from player.core.model import Segment
+from player.core.model import Evidence, Segment, Verdict
 from player.core.units import fmt_bitrate, fmt_ms, ordinal
 
 # --- culprits (Verdict.culprit) -------------------------------------------------------
@@ -49,6 +50,21 @@ def server_culprit(server_name: str | None) -> str:
 def segment_words(seg: Segment) -> str:
     """'your provider's network', ...; 'an unidentified network' for anything else."""
     return _SEGMENT_WORDS.get(seg, "an unidentified network")
+
+
+_SEGMENT_LABELS = {  # a segment as a short label (the screenshot card's "Culprit" line)
+    Segment.DEVICE: "this computer",
+    Segment.HOME_NETWORK: "home network",
+    Segment.ISP: "internet provider",
+    Segment.INTERCONNECT: "link between networks",
+    Segment.SERVER: "video server",
+    Segment.UNKNOWN: "not identified",
+}
+
+
+def segment_label(seg: Segment) -> str:
+    """'video server', 'home network', ..., 'not identified' ('' for none)."""
+    return _SEGMENT_LABELS.get(seg, "")
 
 
 def hop_label(hop: int, org: str | None, *, home: bool) -> str:
@@ -119,7 +135,13 @@ def throughput_line(bps: float, needed_bps: float | None) -> str:
 
 
 def ttfb_line(ttfb_ms: float, rtt_ms: float | None) -> str:
-    rtt = f"connect RTT {fmt_ms(rtt_ms)}" if rtt_ms else "no RTT measured"
+    """A reused connection has no connect time: never 'connect RTT 0 ms'."""
+    if rtt_ms is None or rtt_ms <= 0:
+        rtt = "no RTT measured"
+    elif rtt_ms < 1:
+        rtt = "connect RTT under 1 ms"
+    else:
+        rtt = f"connect RTT {fmt_ms(rtt_ms)}"
     return f"time to first byte {fmt_ms(ttfb_ms)} with {rtt}"
 
 
@@ -143,9 +165,27 @@ def probe_line(status: str, reason: str) -> str:
     return f"{what}: {reason}" if reason else what
 
 
+def plain_probe_reason(reason: str) -> str:
+    """A probe failure's technical reason in a person's words ('' when there is none)."""
+    low = (reason or "").lower()
+    if not low:
+        return ""
+    if "ping_group_range" in low or "icmp not permitted" in low or "operation not permitted" in low:
+        return "this computer does not let ordinary programs send pings"
+    if "permission" in low or "not permitted" in low:
+        return "this computer does not allow the probes"
+    if "timeout" in low or "timed out" in low or "no answer" in low:
+        return "the routers did not answer in time"
+    return "the probes could not run normally"
+
+
 def probe_degraded_line(reason: str) -> str:
-    """Probes ran, but by a fallback method: which and why."""
-    return f"hop probes degraded: {reason}"
+    """Probes ran, but by a slower fallback method: plain words first, then the technical
+    reason for the report (the notice never shows this line: see :func:`overlay_line`)."""
+    why = plain_probe_reason(reason)
+    if not why:
+        return "hop probes used a fallback method"
+    return f"hop probes used a fallback method: {why} ({reason})"
 
 
 # --- notes ----------------------------------------------------------------------------
@@ -155,3 +195,84 @@ def conflict_note(rival_doc: str, rival_segment: Segment) -> str:
 
 def stalls_note(count: int, total: int) -> str:
     return f"{count} of {total} stalls point here"
+
+
+# --- the one line under the notice -----------------------------------------------------
+_BITRATE = r"([0-9.]+ [kM]bit/s)"
+_THROUGHPUT = re.compile(rf"throughput {_BITRATE}(?: vs {_BITRATE} needed)?")
+_WHERE = {  # where a rising delay was seen, by the verdict's segment
+    Segment.HOME_NETWORK: "in your home network",
+    Segment.ISP: "inside {culprit}",
+    Segment.INTERCONNECT: "on {culprit}",
+    Segment.SERVER: "near {culprit}",
+}
+_OVERLAY_KINDS = {  # which evidence the overlay line prefers, by segment
+    Segment.HOME_NETWORK: ("hop_rtt", "throughput"),
+    Segment.ISP: ("hop_rtt", "throughput"),
+    Segment.INTERCONNECT: ("hop_rtt", "throughput"),
+    Segment.SERVER: ("ttfb", "hop_rtt", "throughput"),
+    Segment.DEVICE: ("frames", "cpu"),
+    Segment.UNKNOWN: ("throughput", "ttfb", "hop_rtt", "probe"),
+}
+NOTHING_POINTS = "The measurements do not point at one part of the network."
+NOT_CHECKED = "The route to the server could not be checked from this computer."
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else fmt_ms(ms)
+
+
+def _plain(e: Evidence, verdict: Verdict) -> str:
+    """One evidence fact as a viewer reads it ('' when it has no plain form)."""
+    culprit = verdict.culprit or segment_words(verdict.segment)
+    if e.kind == "ttfb" and e.value:
+        return f"The server took {_seconds(e.value)} to start sending each piece of video."
+    if e.kind == "throughput":
+        m = _THROUGHPUT.search(e.text)
+        if m and m.group(2):
+            return f"Video arrived at {m.group(1)}; this quality needs {m.group(2)}."
+        if m:
+            return f"Video arrived at {m.group(1)}."
+        return ""
+    if e.kind == "hop_rtt":
+        if e.text == FLAT_PATH:
+            return "Delays along the route stayed flat while the video loaded."
+        if e.value is None or "not a queue" in e.text:
+            return ""
+        where = _WHERE.get(verdict.segment, "along the route").format(culprit=culprit)
+        return f"Delay {where} grew by {fmt_ms(e.value)} while the video loaded."
+    if e.kind == "frames" and e.value:
+        return f"{e.value:.0f} pictures were dropped while plenty of video was buffered."
+    if e.kind == "cpu":
+        return "This computer's processor was busy."
+    if e.kind == "probe":
+        return NOT_CHECKED
+    return ""
+
+
+def plain_lines(verdict: Verdict, limit: int = 2) -> list[str]:
+    """Up to ``limit`` plain evidence lines of different kinds, strongest first (the
+    screenshot's card; the first is :func:`overlay_line`)."""
+    out: list[str] = []
+    kinds = _OVERLAY_KINDS.get(verdict.segment, ())
+    for kind in kinds:
+        for e in verdict.evidence:
+            if e.kind == kind and (text := _plain(e, verdict)):
+                out.append(text)
+                break
+        if len(out) >= limit:
+            break
+    return out
+
+
+def overlay_line(verdict: Verdict) -> str:
+    """The one plain-language evidence line under the notice: no addresses, no probe
+    jargon, no round-trip time of a reused connection ('' when nothing plain fits)."""
+    kinds = _OVERLAY_KINDS.get(verdict.segment, ())
+    for kind in kinds:
+        for e in verdict.evidence:
+            if e.kind == kind:
+                text = _plain(e, verdict)
+                if text:
+                    return text
+    return NOTHING_POINTS if verdict.segment is Segment.UNKNOWN else ""

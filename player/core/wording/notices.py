@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from player.core import thresholds as T
 from player.core.model import Segment, Verdict
-from player.core.wording.evidence import GENERIC_ISP
+from player.core.wording.evidence import GENERIC_ISP, overlay_line
 
 ADJUSTING = "Adjusting video for smoother playback."
 UNKNOWN_TEXT = "Playback stalled. We could not tell which part of the network is to blame."
@@ -150,14 +150,78 @@ def evidence_summary(verdict: Verdict, max_chars: int = T.SUMMARY_MAX_CHARS) -> 
     return text[:1].upper() + text[1:]
 
 
+BUFFERING = "Buffering\u2026"
+LOOKING = "Looking for the cause\u2026"
+PLAYING_AGAIN = "Playing again"
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """What the overlay shows: a headline and the evidence line under it."""
+    """What the overlay shows: a headline and the evidence line under it.
+
+    ``status`` is "buffering" while the stall lasts, "recovered" after it (the band
+    lingers), "" for a notice outside a stall. ``serial`` numbers the band's appearances:
+    stalls merged into one band share it. ``adjusting`` is the "Adjusting video ..." line
+    (only when the player really stepped down a rendition)."""
 
     title: str
     detail: str
+    status: str = ""
+    serial: int = 0
+    stalls: int = 1
+    segment: str = ""
+    adjusting: str = ""
+
+    @property
+    def kind(self) -> str:
+        """The overlay kind (the view's messages are "info" / "error" / "busy")."""
+        return "notice"
+
+    @property
+    def header(self) -> str:
+        """The small line above the headline: "Buffering…" / "Playing again" / ""."""
+        if self.status == "buffering":
+            return "" if self.title == BUFFERING else BUFFERING
+        if self.status == "recovered":
+            return PLAYING_AGAIN
+        return ""
+
+    @property
+    def lines(self) -> list[str]:
+        """Everything the band says, top to bottom (tests, screenshots, accessibility)."""
+        return [t for t in (self.header, self.title, self.detail, self.adjusting) if t]
 
 
 def notice(verdict: Verdict, *, adjusting: bool = True) -> Notice:
     """Headline and detail line for ``verdict``."""
     return Notice(notice_text(verdict, adjusting=adjusting), evidence_summary(verdict))
+
+
+def repeated_line(stalls: int) -> str:
+    """'Stalled 3 times in the last minute.'"""
+    return f"Stalled {stalls} times in the last minute."
+
+
+def overlay_notice(
+    verdict: Verdict | None,
+    *,
+    stalled: bool,
+    stall_age_s: float = 0.0,
+    stepped_down: bool = False,
+    stalls: int = 1,
+    serial: int = 0,
+) -> Notice:
+    """The band over the video: "Buffering…" until there is a verdict worth saying, then
+    the verdict's sentence in the viewer's words with one plain evidence line."""
+    status = "buffering" if stalled else "recovered"
+    adjusting = ADJUSTING if stepped_down else ""
+    waiting = verdict is None or verdict.segment is Segment.NONE or (
+        verdict.segment is Segment.UNKNOWN and stalled and stall_age_s < T.UNKNOWN_PATIENCE_S
+    )
+    if waiting:
+        return Notice(BUFFERING, LOOKING if stalled else "", status, serial, stalls, "", adjusting)
+    title = notice_text(verdict, adjusting=False)
+    detail = overlay_line(verdict)
+    if stalls > 1:
+        detail = f"{repeated_line(stalls)} {detail}".strip()
+    return Notice(title, detail, status, serial, stalls, verdict.segment.value, adjusting)
