@@ -124,6 +124,16 @@ class StatsView:
     fetch_count: int = 0
     note: str = ""
     history: list[tuple[float, float | None, float | None, float | None]] = field(default_factory=list)
+    # the details (metrics.detailed_stats): core.explain rows, libVLC's codecs, CPU, verdict
+    hops: list = field(default_factory=list)  # core.explain.HopRow
+    last_fetches: list = field(default_factory=list)  # core.explain.FetchRow
+    codecs: list[tuple[str, str]] = field(default_factory=list)  # (kind, fourcc)
+    cpu_player_pct: float | None = None  # psutil style: 100 = one core
+    cpu_system_pct: float | None = None  # 0..100 of the whole machine
+    verdict: str = ""  # the current verdict's sentence ('' before any stall)
+    confidence: str = ""  # its confidence in words
+    stall_marks: list[float] = field(default_factory=list)  # stall starts, the history's clock
+    switch_marks: list[float] = field(default_factory=list)  # rendition switches, same clock
 
 
 class EventSink:

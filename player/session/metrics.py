@@ -6,15 +6,22 @@ Pure functions of what the session knows; none of them changes it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from player.core import evidence
+from player.core import explain as why
 from player.core.attribution import overall_from_stalls
 from player.core.model import FetchKind, PlaybackState, QoE, Segment, SessionReport, Stall, Verdict
 from player.core.stats import median
+from player.core.wording import explain as why_say
+from player.core.wording import notice_text
 from player.core.wording import playback as say
 from player.session.events import StatsView
 from player.session.factories import PathSnapshotLike
 from player.session.media import OpenMedia
+
+if TYPE_CHECKING:
+    from player.session.facade import Session
 
 
 def qoe(media: OpenMedia, frames_displayed: int, frames_dropped: int) -> QoE:
@@ -138,4 +145,64 @@ def session_report(
         verdict=overall,
         path=snap.hops if snap else [],
         fetches=fetch_summary(media, snap),
+    )
+
+
+def switch_marks(history: Sequence[tuple[float, float | None, float | None, float | None]]) -> list[float]:
+    """When the playing rendition's bitrate changed, on the history's clock."""
+    marks = []
+    prev = None
+    for t, _buf, _tput, bitrate in history:
+        if bitrate is not None:
+            if prev is not None and bitrate != prev:
+                marks.append(t)
+            prev = bitrate
+    return marks
+
+
+def latest_verdict(session: Session) -> Verdict | None:
+    """The stall in progress' verdict, else the last finished stall's."""
+    if session.current_verdict is not None:
+        return session.current_verdict
+    return next((s.verdict for s in reversed(session.monitor.stalls) if s.verdict is not None), None)
+
+
+def detailed_stats(session: Session) -> StatsView:
+    """The statistics panel's view: ``Session.stats`` plus the path, the last downloads,
+    the codecs, CPU, the verdict and the stall/switch markers. Reads only."""
+    view = session.stats()
+    media = session.media
+    snap = session.path_snapshot()
+    view.hops = why.hop_rows(snap.hops) if snap is not None else []
+    view.last_fetches = why.fetch_rows(media.fetches)
+    plays = session.lifecycle.plays(session.opening.gen)
+    view.codecs = session.player.track_codecs() if plays else []
+    view.cpu_player_pct = session.sampler.proc_cpu
+    view.cpu_system_pct = session.sampler.sys_cpu
+    v = latest_verdict(session)
+    if v is not None and v.segment is not Segment.NONE:
+        view.verdict = notice_text(v)
+        view.confidence = why_say.confidence_words(v.segment, v.confidence)
+    if media.opened_at is not None:
+        view.stall_marks = [media.opened_at + s.start_s for s in media.monitor.stalls]
+    view.switch_marks = switch_marks(view.history)
+    return view
+
+
+def explanation(session: Session) -> why.Explanation:
+    """The "Why?" window's model for the session so far (reads only, no network)."""
+    report = session.report()
+    inp = session.attribution_input()
+    # during a stall its own verdict (made from the evidence now), else the session's overall
+    stalling = session.tracker.stall_started_at is not None and report.stalls
+    v = report.stalls[-1].verdict if stalling else report.verdict
+    return why.explain(
+        v,
+        report.path,
+        session.media.fetches,
+        probe_status=str(report.probe.get("status", "not_run")),
+        probe_reason=str(report.probe.get("reason", "")),
+        needed_bitrate_bps=inp.fetch.needed_bitrate_bps,
+        device=inp.device,
+        fetch_evidence=inp.fetch,
     )

@@ -50,6 +50,14 @@ def test_stats_panel_shows_numbers_and_live_graphs(harness, origin, hls_master) 
     assert v["ttfb"].text().endswith(" ms")
     xs, ys = h.window.stats_panel.plots["buffer"].getData()
     assert xs is not None and len(xs) >= 3 and max(xs) == 0.0
+    # the last downloads, the codecs libVLC reports, CPU, no verdict before a stall
+    panel = h.window.stats_panel
+    h.wait(lambda: panel.fetch_table.rowCount() >= 2 and v["codecs"].text() != "—", 5, "downloads and codecs")
+    first = [panel.fetch_table.item(0, c).text() for c in range(panel.fetch_table.columnCount())]
+    assert first[0].startswith("#") and first[4].endswith(" ms") and first[9] == "200"
+    assert "video" in v["codecs"].text()
+    assert v["verdict"].text() == "no stall so far" and v["confidence"].text() == "—"
+    assert re.fullmatch(r"(\d+ %|—) / (\d+ %|—)", v["cpu"].text())
     QTest.keyClick(h.window, Qt.Key.Key_I)
     h.wait(lambda: not h.window.stats_panel.isVisible(), 2, "the panel hidden again")
 
