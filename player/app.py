@@ -13,12 +13,13 @@ import os
 import sys
 from pathlib import Path
 
-from player import __version__
+from player import APP_ID, __version__
 
 log = logging.getLogger("player")
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+EXIT_NO_LIBVLC = 3  # libVLC (the system's VLC library) could not be loaded: nothing can play
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "diagnose":
         args = build_diagnose_parser().parse_args(argv[1:])
         setup_logging(args.verbose)
+        if (missing := libvlc_missing()) is not None:
+            return missing
         from player.cli import run_diagnose
 
         return run_diagnose(args.url, duration=args.duration, as_json=args.json)
@@ -74,7 +77,30 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.quit_after is not None and args.quit_after <= 0:
         build_parser().error("--quit-after needs a positive number of seconds")
+    if (missing := libvlc_missing()) is not None:
+        return missing
     return run_gui(args)
+
+
+def libvlc_missing() -> int | None:
+    """None when libVLC loads; else say so in one line on stderr and return EXIT_NO_LIBVLC.
+
+    python-vlc looks for libvlc.so.5 / libvlc.dylib / libvlc.dll when imported and raises
+    (NotImplementedError or OSError) when there is none, except on Linux without an ldconfig
+    match: there it "loads" the running program instead, and the first call fails with
+    NameError; so one real call decides."""
+    try:
+        from player.playback.vlc import libvlc_version
+
+        libvlc_version()
+    except (OSError, ImportError, NotImplementedError, NameError) as exc:
+        why = "no libvlc library on this system" if isinstance(exc, NameError) else str(exc)
+        sys.stderr.write(
+            f"stallwatch: libVLC not found ({why}); install VLC "
+            "(Debian/Ubuntu: apt install libvlc5 vlc-plugin-base libvlc-bin)\n"
+        )
+        return EXIT_NO_LIBVLC
+    return None
 
 
 def install_excepthook() -> None:
@@ -101,6 +127,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from player.demo import Demo
     from player.playback.vlc import VlcPlayer, libvlc_version
     from player.session import Session
+    from player.store.history import HistoryStore
     from player.store.prefs import PrefsStore
     from player.ui.main_window import MainWindow
     from player.ui.screenshots import AutoScreenshotter
@@ -109,22 +136,34 @@ def run_gui(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Stallwatch")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("stallwatch")
+    app.setDesktopFileName(APP_ID)
     player = VlcPlayer(audio=os.environ.get("QT_QPA_PLATFORM") != "offscreen")
     session = Session(player)
     prefs = PrefsStore()
     demo = Demo()  # cheap until played: makes and serves its stream on first use
-    window = MainWindow(session, prefs, libvlc_version=libvlc_version(), demo=demo.prepare)
+    history = HistoryStore()  # opens (and migrates) on its own writer thread
+    window = MainWindow(session, prefs, libvlc_version=libvlc_version(), demo=demo.prepare, history=history)
     window.add_closing_hook(demo.stop)
     window.add_closing_hook(player.release)
+    window.add_closing_hook(history.close)
     if args.auto_screenshot:
         shots = AutoScreenshotter(window, args.auto_screenshot)
         window.notice_shown.connect(shots.capture_soon)
     window.show()
-    if args.demo:
-        window.play_demo_again()
-    elif args.source:
-        window.open_source(args.source)
+
+    def start() -> None:
+        if args.demo:
+            window.play_demo_again()
+        elif args.source:
+            window.open_source(args.source)
+
+    scripted = args.auto_screenshot or args.quit_after
+    if not prefs.prefs.first_run_done and not scripted:
+        # What the probes send, with the switch; shown once. Nothing plays (or probes)
+        # before the viewer has answered.
+        window.show_first_run().finished.connect(lambda _r: start())
+    else:
+        start()
     if args.quit_after:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     return app.exec()

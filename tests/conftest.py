@@ -14,6 +14,13 @@ HLS_SECONDS = 12  # 6 segments of 2 s per rendition
 MP4_SECONDS = 8
 
 
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test (nor a player it starts) reads or writes the real user's settings or history."""
+    monkeypatch.setenv("STALLWATCH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("STALLWATCH_DATA_DIR", str(tmp_path / "data"))
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Directory holding all generated media (``hls/``, ``clip.mp4``, ``not_video.mp4``)."""

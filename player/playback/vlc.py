@@ -283,6 +283,9 @@ class VlcPlayer:
         self._volume = 80
         self._muted = False
         self._released = False
+        # The viewer's network caching (ms) as a per-media option, applied on the next open;
+        # None keeps DEFAULT_ARGS' value.
+        self.network_caching_ms: int | None = None
 
     # libVLC event thread: enqueue only.
     def _on_event(self, event) -> None:  # noqa: ANN001
@@ -306,6 +309,8 @@ class VlcPlayer:
         """Load ``mrl`` (a path or URL) and start playing."""
         self.generation += 1
         self.frames.reset()
+        if self.network_caching_ms is not None:
+            options = (*options, f":network-caching={int(self.network_caching_ms)}")
         media = self.instance.media_new(mrl, *options)
         self._media = media
         self.mp.set_media(media)

@@ -108,12 +108,13 @@ class Session:
 
     @property
     def probe_path(self) -> bool:
-        """Probe the path to the media host (the next open)."""
+        """Diagnostics: probe the path to the media host. Applies live: off stops the
+        running open's path monitor (no probe leaves the machine), on starts one."""
         return self.opening.probe_path
 
     @probe_path.setter
     def probe_path(self, value: bool) -> None:
-        self.opening.probe_path = value
+        self.opening.set_probe_path(bool(value))
 
     @property
     def show_notices(self) -> bool:

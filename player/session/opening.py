@@ -58,6 +58,7 @@ class Opener:
         self.closed = False
         self.gateway: GatewayLike | None = None
         self.path: PathMonitorLike | None = None
+        self._probe_target: tuple[int, str, int, GatewayLike | None] | None = None  # gen, host, port, gateway
         self._results: queue.Queue[tuple[int, str, PreflightResult]] = queue.Queue()
         self._net_events: queue.Queue[tuple[int, object]] = queue.Queue()
         self._workers: list[threading.Thread] = []
@@ -98,6 +99,7 @@ class Opener:
         gateway, path = self.gateway, self.path
         self.gateway = None
         self.path = None
+        self._probe_target = None
         stops = [s.stop for s in (path, gateway) if s is not None]
         threads = [threading.Thread(target=s, name="stallwatch-teardown", daemon=True) for s in stops]
         for t in threads:
@@ -181,13 +183,33 @@ class Opener:
         else:
             media.per_segment_data = False
         hp = host_port(url)
-        if self.probe_path and hp is not None:
-            path = self._factories.path_monitor(
-                hp[0], hp[1], is_loaded=_downloading(gateway), namer=self.namer, namer_key=self.namer_key
-            )
-            path.start()
-            self.path = path
+        if hp is not None:
+            self._probe_target = (gen, hp[0], hp[1], gateway)
+            if self.probe_path:
+                self._start_probing()
         return mrl
+
+    def set_probe_path(self, enabled: bool) -> None:
+        """Diagnostics on/off, live: off lets go of the current open's path monitor and stops
+        it (its threads end after the probe round in flight; no new probe is sent); on starts
+        one for the current open."""
+        self.probe_path = enabled
+        if not enabled and self.path is not None:
+            path, self.path = self.path, None
+            threading.Thread(target=path.stop, name="stallwatch-teardown", daemon=True).start()
+        elif enabled and self.path is None:
+            self._start_probing()
+
+    def _start_probing(self) -> None:
+        target = self._probe_target
+        if target is None or target[0] != self.gen or self.closed:
+            return
+        _gen, host, port, gateway = target
+        path = self._factories.path_monitor(
+            host, port, is_loaded=_downloading(gateway), namer=self.namer, namer_key=self.namer_key
+        )
+        path.start()
+        self.path = path
 
     def _on_gateway_event(self, gen: int, ev: object) -> None:
         """The gateway's threads: ABR gets fetches at once, the owner the rest via the queue."""

@@ -24,11 +24,22 @@ APP_NAME = "stallwatch"
 RECENT_MAX = 10  # the Open Recent menu stays one screen tall
 CONFIG_ENV = "STALLWATCH_CONFIG_DIR"  # tests and portable setups point these elsewhere
 CACHE_ENV = "STALLWATCH_CACHE_DIR"
+FILE_MODE = 0o600  # the prefs name the videos you watched (recent items): only you may read them
+DIR_MODE = 0o700
 
 
 def config_dir() -> Path:
     """Where ``prefs.json`` lives (``$STALLWATCH_CONFIG_DIR`` or the platform's config dir)."""
     return Path(os.environ.get(CONFIG_ENV) or platformdirs.user_config_dir(APP_NAME))
+
+
+def default_screenshot_dir() -> Path:
+    """The user's Pictures/Stallwatch folder (home/Pictures when the platform has none)."""
+    try:
+        pictures = Path(platformdirs.user_pictures_dir())
+    except Exception:  # noqa: BLE001 - some platforms have no pictures dir; fall back
+        pictures = Path.home() / "Pictures"
+    return pictures / "Stallwatch"
 
 
 def cache_dir() -> Path:
@@ -47,6 +58,13 @@ class Prefs:
     rdap_lookup: bool = False  # opt-in: ask RDAP for unknown networks' names
     rdap_url: str = "https://rdap.org/"  # the RDAP service asked when rdap_lookup is on
     org_overrides: dict[str, str] = field(default_factory=dict)
+    evidence_card: bool = True  # screenshots get a card with the verdict and key measurements
+    redact: bool = True  # screenshots and copies hide addresses, home host names, URL tokens
+    auto_screenshot: bool = False  # save a screenshot whenever a notice appears
+    screenshot_dir: str = field(default_factory=lambda: str(default_screenshot_dir()))
+    rendition: str = "auto"  # "auto" or a pinned rendition's label (e.g. "720p")
+    network_caching_ms: int = 1500  # libVLC network cache (as DEFAULT_ARGS); applied on the next open
+    first_run_done: bool = False  # the first-run explanation of the probes was shown
 
     def add_recent(self, source: str) -> None:
         self.recent = [source] + [r for r in self.recent if r != source]
@@ -106,9 +124,13 @@ class PrefsStore:
 
     def _write(self, data: dict) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+            os.chmod(self.path.parent, DIR_MODE)
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                os.fchmod(f.fileno(), FILE_MODE)  # an old .tmp keeps its mode through O_CREAT
+                f.write(json.dumps(data, indent=2))
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("could not save preferences to %s: %s", self.path, exc)

@@ -1,7 +1,9 @@
 """The main window: composes the video view, controls, menus and panels over a session.
 
 It opens media, relays transport commands to the session and shows the session's
-events; the controls bar, the menus and fullscreen live in their own modules. It never
+events; the controls bar, the menus, fullscreen, the notice band with its screenshots and
+"Why?" (notice_controller), applying the settings (settings_dialog), the statistics dock
+(stats_dock) and the history hooks (session_recording) live in their own modules. It never
 touches the network: all of that happens behind the session (the demo arrives as a
 ``prepare`` callable from the composition root).
 """
@@ -11,11 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from PyQt6.QtCore import Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QPixmap
-from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from player import __version__, data
 from player.core.model import PlaybackState
@@ -35,24 +36,22 @@ from player.session import (
     StateChanged,
     StreamNote,
 )
+from player.store.history import HistoryStore
 from player.store.prefs import PrefsStore
 from player.ui import menus
 from player.ui.bridge import SessionBridge
 from player.ui.controls import ControlsBar
+from player.ui.first_run import FirstRunDialog
 from player.ui.fullscreen import FullscreenController
-from player.ui.open_url import OpenUrlDialog
-from player.ui.settings_dialog import SettingsDialog
-from player.ui.stats_panel import StatsPanel
+from player.ui.history_window import HistoryController
+from player.ui.notice_controller import NOTE_MS, NoticeController
+from player.ui.open_url import OpenUrlDialog, ask_for_file, source_from_mime
+from player.ui.session_recording import SessionRecording
+from player.ui.settings_dialog import SettingsController
+from player.ui.stats_dock import StatsDock
 from player.ui.video_view import Overlay, VideoView
 
 log = logging.getLogger(__name__)
-
-TOAST_MS = 5000  # stream notes (retries, missing segments) stay this long
-STATS_REFRESH_TICKS = 5  # refresh the statistics panel every 5 bridge ticks (4 Hz)
-VIDEO_FILTER = (
-    "Media (*.mp4 *.m4v *.mkv *.webm *.mov *.avi *.ts *.m2ts *.mpg *.mpeg *.flv *.ogv *.wmv "
-    "*.m3u8 *.mpd *.mp3 *.m4a *.ogg *.opus *.flac *.wav);;All files (*)"
-)
 
 
 def window_icon() -> QIcon:
@@ -74,9 +73,11 @@ class MainWindow(QMainWindow):
         prefs: PrefsStore,
         libvlc_version: str = "",
         demo: Callable[[], str] | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         """``demo`` is the built-in demo's ``prepare`` (blocking: makes and serves the
-        stream, returns its URL); without it the demo entry is disabled."""
+        stream, returns its URL); without it the demo entry is disabled. ``history``: where
+        sessions are recorded (View → History); None records nothing."""
         super().__init__()
         self.session = session
         self.prefs_store = prefs
@@ -112,14 +113,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.video, 1)
         layout.addWidget(self.controls)
         self.setCentralWidget(central)
-        self.stats_panel = StatsPanel(self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.stats_panel)
-        self.stats_panel.hide()
-        self._stats_ticks = 0
-        self._toast_timer = QTimer(self)
-        self._toast_timer.setSingleShot(True)
-        self._toast_timer.timeout.connect(self._clear_toast)
-        self._quality_group = None
+        self.stats = StatsDock(self, session, prefs)  # View → Statistics
+        self.stats_panel = self.stats.panel
+        self.settings = SettingsController(self)  # Settings, the first run, Playback → Quality
         menus.build_menus(self)
         self.act_demo.setEnabled(demo is not None)
         self.fill_recent_menu()
@@ -132,7 +128,10 @@ class MainWindow(QMainWindow):
         self.bridge = SessionBridge(session, self)
         self.bridge.session_event.connect(self._on_session_event)
         self.bridge.ticked.connect(self._refresh_controls)
-        self.bridge.ticked.connect(self._refresh_stats)
+        self.bridge.ticked.connect(self.stats.on_tick)
+        self.recording = SessionRecording(self, history, session, self.bridge)  # View → History
+        self.notices = NoticeController(self, session, self.bridge.ticked)  # the band, Why?, screenshots
+        self.toast, self.screenshots, self.why = self.notices.toast, self.notices.screenshots, self.notices.why
         if self.prefs.show_stats:
             self.set_stats_visible(True)
         self._refresh_controls()
@@ -146,6 +145,7 @@ class MainWindow(QMainWindow):
         self.video.clear_picture()
         self.video.set_notice(None)
         self.video.set_toast(None)
+        self.recording.finish()
         self.session.open(source)
         self.prefs.add_recent(source)
         self.prefs_store.save()
@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         """Play the built-in demo; ``prepare`` generates/serves it in a worker thread."""
         self._demo_prepare = prepare
         self.video.clear_picture()
+        self.recording.finish()
         self.session.open("stallwatch-demo", prepare=prepare, title="Stallwatch demo")
 
     def play_demo_again(self) -> None:
@@ -164,8 +165,7 @@ class MainWindow(QMainWindow):
         self.open_demo(self._demo_prepare)
 
     def open_file_dialog(self) -> None:
-        start = str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video", start, VIDEO_FILTER)
+        path = ask_for_file(self)
         if path:
             self.open_source(path)
 
@@ -194,20 +194,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_source(source)
 
-    @staticmethod
-    def source_from_mime(md) -> str | None:  # noqa: ANN001
-        if md.hasUrls():
-            for url in md.urls():
-                url: QUrl
-                if url.isLocalFile():
-                    return url.toLocalFile()
-                if url.scheme() in ("http", "https"):
-                    return url.toString()
-        if md.hasText():
-            text = md.text().strip().splitlines()[0] if md.text().strip() else ""
-            if text.startswith(("http://", "https://", "/", "file://")):
-                return QUrl(text).toLocalFile() if text.startswith("file://") else text
-        return None
+    source_from_mime = staticmethod(source_from_mime)
 
     # -- transport -------------------------------------------------------------------------------
     def toggle_pause(self) -> None:
@@ -268,69 +255,63 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, MediaInfo):
             self._refresh_controls()
         elif isinstance(ev, NoticeChanged):
-            self._show_notice(ev)
+            self.notices.show_notice(ev)
         elif isinstance(ev, StreamNote):
-            self.video.set_toast(Overlay(ev.message, kind="info"))
-            self._toast_timer.start(TOAST_MS)
-            self.statusBar().showMessage(ev.message, TOAST_MS * 2)
+            self.notices.show_note(ev.message)
+            self.statusBar().showMessage(ev.message, NOTE_MS * 2)
         elif isinstance(ev, StallBegan):
             self.statusBar().showMessage(f"Buffering… (stalled at {fmt_clock(self.session.last_position_s)})")
         elif isinstance(ev, StallFinished):
-            self.statusBar().showMessage(f"Playing again after a {ev.duration_s:.1f} s stall", TOAST_MS)
+            self.statusBar().showMessage(f"Playing again after a {ev.duration_s:.1f} s stall", NOTE_MS)
         elif isinstance(ev, RenditionsKnown):
             self._fill_quality_menu(ev.labels)
 
-    def _clear_toast(self) -> None:
-        self.video.set_toast(None)
+    def take_screenshot(self) -> None:
+        """S / Ctrl+Shift+S / the notice's "Screenshot": what the viewer sees, saved and copied."""
+        self.notices.take_screenshot()
 
-    def _show_notice(self, ev: NoticeChanged) -> None:
-        if ev.notice is None or not self.prefs.show_notices:
-            self.video.set_notice(None)
-            return
-        shown = self.video.notice
-        self.video.set_notice(Overlay(ev.notice.title, ev.notice.detail, kind="notice"))
-        if shown is None or shown.title != ev.notice.title:  # refinements of the same notice: no new shot
-            self.notice_shown.emit(ev.notice.title)
+    def dismiss_notice(self) -> None:
+        """The notice's "×" or D: hide the band for this notice."""
+        self.notices.dismiss()
 
-    # -- quality, statistics, settings -----------------------------------------------------------
+    def show_why(self) -> None:
+        """The evidence behind the notice (View → Why?, W, the notice's "Why?")."""
+        self.why.show()
+
+    # -- quality, statistics, settings (applied by self.settings) -------------------------------
+    @property
+    def _rendition_labels(self) -> list[str]:
+        return self.settings.rendition_labels
+
     def _fill_quality_menu(self, labels: list[str]) -> None:
-        old = self._quality_group
-        self._quality_group = menus.fill_quality_menu(
-            self.quality_menu, labels, self.session.pinned_rendition, self.session.pin_rendition
-        )
-        if old is not None:
-            old.deleteLater()
+        self.settings.fill_quality_menu(labels)
+
+    def pin_rendition(self, index: int | None) -> None:
+        self.settings.pin_rendition(index)
 
     def set_stats_visible(self, visible: bool) -> None:
-        self.stats_panel.setVisible(visible)
-        if self.prefs.show_stats != visible:
-            self.prefs.show_stats = visible
-            self.prefs_store.save()
-        if visible:
-            self.stats_panel.refresh(self.session.stats())
-
-    def _refresh_stats(self) -> None:
-        if not self.stats_panel.isVisible():
-            return
-        self._stats_ticks += 1
-        if self._stats_ticks % STATS_REFRESH_TICKS == 0:
-            self.stats_panel.refresh(self.session.stats())
+        self.stats.set_visible(visible)
 
     def open_settings(self) -> None:
-        dlg = SettingsDialog(self.prefs, self)
-        if dlg.exec():
-            self.prefs_store.save()
-            self.apply_prefs()
-            if not self.prefs.show_notices:
-                self.video.set_notice(None)
+        self.settings.open()
+
+    def settings_changed(self) -> None:
+        """Save and apply the prefs at once (Settings' OK, the first-run switch)."""
+        self.settings.changed()
 
     def apply_prefs(self) -> None:
-        """Hand the viewer's settings to the session (path settings apply from the next open)."""
-        self.session.show_notices = self.prefs.show_notices
-        self.session.probe_path = self.prefs.probe_path
-        self.session.configure_naming(
-            self.prefs.org_overrides, self.prefs.rdap_url if self.prefs.rdap_lookup else None
-        )
+        self.settings.apply()
+
+    def show_first_run(self) -> FirstRunDialog:
+        """The one-time explanation of what the probes send (window-modal, not blocking)."""
+        return self.settings.show_first_run()
+
+    @property
+    def history(self) -> HistoryController | None:
+        return self.recording.controller
+
+    def open_history(self) -> None:
+        self.recording.show()
 
     def show_error(self, title: str, message: str) -> None:
         self.video.set_message(Overlay(title, message, kind="error"))
@@ -363,7 +344,8 @@ class MainWindow(QMainWindow):
         self.fullscreen.stop()
         self.bridge.stop()
         self.video.stop()  # no more calls into the player: a closing hook releases it
-        self._toast_timer.stop()
+        self.notices.stop()
+        self.recording.finish()
         self.session.close()
         for hook in self._closing_hooks:
             try:

@@ -44,7 +44,8 @@ def build_menus(w: MainWindow) -> None:
     f.addSeparator()
     w.act_demo = add_action(w, f, "Play the &Demo", w.play_demo_again)
     f.addSeparator()
-    add_action(w, f, "&Settings…", w.open_settings, QKeySequence.StandardKey.Preferences)
+    # Ctrl+, spelled out: the Preferences standard key is empty on several Linux desktops
+    w.act_settings = add_action(w, f, "&Settings…", w.open_settings, "Ctrl+,")
     f.addSeparator()
     add_action(w, f, "&Quit", w.close, "Ctrl+Q")
 
@@ -68,6 +69,12 @@ def build_menus(w: MainWindow) -> None:
     )
     w.act_stats.setCheckable(True)
     w.stats_panel.visibilityChanged.connect(w.act_stats.setChecked)
+    w.act_why = add_action(w, view, "&Why?", w.show_why, "W")
+    w.act_history = add_action(w, view, "&History", w.open_history, "H")
+    view.addSeparator()
+    w.act_screenshot = add_action(w, view, "Take a &Screenshot", w.take_screenshot, "S")
+    w.act_screenshot.setShortcuts([QKeySequence("S"), QKeySequence("Ctrl+Shift+S")])
+    w.act_dismiss = add_action(w, view, "&Dismiss the Notice", w.dismiss_notice, "D")
     w.view_menu = view
 
     h = mb.addMenu("&Help")

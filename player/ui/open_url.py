@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlparse
 
+from PyQt6.QtCore import QMimeData, QUrl
 from PyQt6.QtGui import QGuiApplication
-from PyQt6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 SCHEMES = ("http", "https", "rtsp", "rtmp", "file")
+VIDEO_FILTER = (
+    "Media (*.mp4 *.m4v *.mkv *.webm *.mov *.avi *.ts *.m2ts *.mpg *.mpeg *.flv *.ogv *.wmv "
+    "*.m3u8 *.mpd *.mp3 *.m4a *.ogg *.opus *.flac *.wav);;All files (*)"
+)
 
 
 def validate_url(text: str) -> str | None:
@@ -55,3 +69,25 @@ class OpenUrlDialog(QDialog):
             self.error_label.setText(error)
             return
         self.accept()
+
+
+def source_from_mime(md: QMimeData) -> str | None:
+    """What a drop onto the window opens: a local file, an http(s) URL, or a pasted one."""
+    if md.hasUrls():
+        for url in md.urls():
+            url: QUrl
+            if url.isLocalFile():
+                return url.toLocalFile()
+            if url.scheme() in ("http", "https"):
+                return url.toString()
+    if md.hasText():
+        text = md.text().strip().splitlines()[0] if md.text().strip() else ""
+        if text.startswith(("http://", "https://", "/", "file://")):
+            return QUrl(text).toLocalFile() if text.startswith("file://") else text
+    return None
+
+
+def ask_for_file(parent: QWidget) -> str:
+    """File → Open File… (Ctrl+O): the chosen media file's path, or "" if cancelled."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open a video", str(Path.home()), VIDEO_FILTER)
+    return path
