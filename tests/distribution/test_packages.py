@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from player import APP_ID, __version__
-from tests.packaging.chroot import Chroot
-from tests.packaging.conftest import headless_env
+from tests.distribution.chroot import Chroot
+from tests.distribution.conftest import headless_env
 
 pytestmark = pytest.mark.packaging
 

@@ -1,8 +1,10 @@
 """Packaging tests: build the .deb and the one-folder bundle, install and run them.
 
-Slow (minutes: a venv of ~300 MB, an xz-compressed .deb, a PyInstaller freeze and a
+Slow (minutes: a venv of ~300 MB, a zstd-compressed .deb, a PyInstaller freeze and a
 debootstrap'd Debian 12 root), so they run only when selected with ``-m packaging``
 (``python3 bootstrap.py test-packaging``); in the default run they are skipped, saying so.
+With ``STALLWATCH_REQUIRE_PACKAGING=1`` (CI sets it) a missing tool or privilege fails the
+run instead of skipping it: CI must never pass with the packages untested.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.chroot import Chroot, cannot_run_reason
+from tests.distribution.chroot import Chroot, cannot_run_reason
 from tests.support.origin import OriginServer
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(skip)
+
+
+REQUIRE_ENV = "STALLWATCH_REQUIRE_PACKAGING"
+
+
+def cannot_test(why: str) -> None:
+    """Skip, saying why; or fail where the packages must be tested (CI)."""
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"packaging tests required ({REQUIRE_ENV}=1) but cannot run: {why}")
+    pytest.skip(why)
 
 
 def _build(script: str, tmp: Path) -> Path:
@@ -58,7 +70,7 @@ def _build(script: str, tmp: Path) -> Path:
 def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The .deb built by ``packaging/build_deb.py`` (the one command the README gives)."""
     if shutil.which("dpkg-deb") is None:
-        pytest.skip("dpkg-deb is not installed")
+        cannot_test("dpkg-deb is not installed")
     return _build("build_deb.py", tmp_path_factory.mktemp("deb"))
 
 
@@ -76,7 +88,7 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _fresh_chroot(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Chroot]:
     why = cannot_run_reason()
     if why:
-        pytest.skip(why)
+        cannot_test(why)
     root = Chroot.fresh(tmp_path_factory.mktemp(name, numbered=True))
     try:
         yield root
