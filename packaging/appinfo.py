@@ -7,6 +7,7 @@ and the application id are read from ``player/__init__.py`` (the one source) by 
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +51,14 @@ def metainfo_file() -> Path:
 
 def icon_png(size: int) -> Path:
     return ICON_DIR / f"stallwatch-{size}.png"
+
+
+def copy_sources(dest: Path) -> Path:
+    """Copy what a wheel is built from (the package, pyproject, README) to ``dest``, so
+    builds never write into the checkout; returns ``dest``."""
+    shutil.copytree(
+        ROOT / "player", dest / "player", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, dest / name)
+    return dest

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,14 +88,7 @@ def requirements() -> Path:
 
 
 def install_project(py: Path, work: Path) -> None:
-    src = work / "src"
-    shutil.copytree(
-        appinfo.ROOT / "player",
-        src / "player",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(appinfo.ROOT / name, src / name)
+    src = appinfo.copy_sources(work / "src")
     run(
         [
             str(py),

@@ -87,14 +87,7 @@ def system_python() -> Path:
 
 def build_wheel(py: Path, work: Path) -> Path:
     """Build the project wheel from a copy of the sources (the checkout is left clean)."""
-    src = work / "src"
-    shutil.copytree(
-        appinfo.ROOT / "player",
-        src / "player",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(appinfo.ROOT / name, src / name)
+    src = appinfo.copy_sources(work / "src")
     wheels = work / "wheels"
     run(
         [str(py), "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
