@@ -4,8 +4,10 @@ Pure and clock-free (times are passed in). The rule:
 
 - the band opens at most ``NOTICE_MAX_PER_WINDOW`` times in any ``NOTICE_WINDOW_S``;
 - a stall that begins while the band is up joins it (same notice, one more stall);
-- the band is hidden after a recovery only when a new stall could open it again, so
-  every stall is still announced: during a storm the second band simply stays up.
+- the band is always hidden ``NOTICE_LINGER_S`` after the recovery (gone within 3 s);
+- a stall that begins while the band is down and the budget is spent opens no band (the
+  window's status line still says "Buffering…"); it is counted in the next band's
+  "Stalled N times in the last minute" (:class:`RecentStalls`).
 
 Five stalls in a minute therefore produce at most two notices.
 """
@@ -42,13 +44,30 @@ class NoticeBudget:
         self._opened.append(now)
         self.openings += 1
 
-    def may_hide(self, now: float) -> bool:
-        """Hide the band now? Only if the next stall could open it again."""
-        return self.has_room(now)
-
     def reset(self) -> None:
         self._opened.clear()
         self.openings = 0
+
+
+class RecentStalls:
+    """When the stalls of the sliding window began: what "Stalled N times in the last
+    minute" counts, whether or not each stall had a band of its own."""
+
+    def __init__(self, window_s: float = T.NOTICE_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._started: deque[float] = deque()
+
+    def began(self, started_at: float) -> None:
+        self._started.append(started_at)
+
+    def count(self, now: float) -> int:
+        """Stalls that began in the ``window_s`` up to ``now``."""
+        while self._started and now - self._started[0] >= self.window_s:
+            self._started.popleft()
+        return len(self._started)
+
+    def reset(self) -> None:
+        self._started.clear()
 
 
 def recently_stepped_down(step_downs: list[float], stall_started_at: float, now: float) -> bool:

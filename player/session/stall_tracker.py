@@ -2,8 +2,9 @@
 
 Fed the buffer-health monitor's events; a stall shows "Buffering…" at once, the verdict is
 re-made every ``VERDICT_REFRESH_S`` from fresh evidence, and the notice stays up
-``NOTICE_LINGER_S`` after the stall ends. Repeated stalls merge into one notice
-(core/notice_merge: at most two notices a minute). How long the first verdict (and the first
+``NOTICE_LINGER_S`` after the stall ends, then always goes. Repeated stalls merge into one
+notice (core/notice_merge: at most two notices a minute; a stall beyond that budget opens
+no band, only StallBegan for the status line, and is counted in the next band). How long the first verdict (and the first
 one naming a segment) took is recorded on the stall itself; when each notice appeared and
 went is in :attr:`StallTracker.notice_log`.
 """
@@ -18,7 +19,7 @@ from player.core import buffer_health as bh
 from player.core import thresholds as T
 from player.core.attribution import AttributionInput, attribute
 from player.core.model import PlaybackState, Segment, Stall, Verdict
-from player.core.notice_merge import NoticeBudget, recently_stepped_down
+from player.core.notice_merge import NoticeBudget, RecentStalls, recently_stepped_down
 from player.core.wording import Notice, overlay_notice
 from player.session.events import EventSink, NoticeChanged, StallBegan, StallFinished
 from player.session.media import OpenMedia
@@ -39,7 +40,7 @@ class NoticeRecord:
     verdict_at: float | None = None  # the verdict's sentence replaced it
     hidden_at: float | None = None
     recovered_at: float | None = None  # the last merged stall ended
-    stalls: int = 1
+    stalls: int = 1  # stalls in the last NOTICE_WINDOW_S when the latest one joined
 
 
 @dataclass(slots=True)
@@ -74,6 +75,7 @@ class StallTracker:
         self.current_notice: Notice | None = None
         self.current_verdict: Verdict | None = None
         self.budget = NoticeBudget()
+        self.recent = RecentStalls()
         self.notice_log: list[NoticeRecord] = []
         self._open: NoticeRecord | None = None  # the band up now
         self._notice_verdict: Verdict | None = None
@@ -87,6 +89,7 @@ class StallTracker:
         self.set_notice(None, None)
         self._open = None
         self.budget.reset()
+        self.recent.reset()
 
     @property
     def stall_started_at(self) -> float | None:
@@ -102,8 +105,9 @@ class StallTracker:
                 self._on_stall_ended(ev)
 
     def expire_notice(self, now: float) -> None:
-        """Hide the notice once it has lingered long enough after a stall."""
-        if self._notice_until is not None and now >= self._notice_until and self.budget.may_hide(now):
+        """Hide the notice once it has lingered ``NOTICE_LINGER_S`` after a stall, always:
+        the budget limits how often a band opens, never how long one stays."""
+        if self._notice_until is not None and now >= self._notice_until:
             self._notice_until = None
             self.set_notice(None, None)
             if self._open is not None:
@@ -181,18 +185,22 @@ class StallTracker:
         self.refresh(now)
 
     def _open_notice(self, stall_started_at: float, now: float) -> None:
-        """A stall began: join the band that is up, or open one if the budget allows."""
+        """A stall began: join the band that is up, or open one if the budget allows.
+        Either way the stall counts in the band's "Stalled N times in the last minute"."""
+        self.recent.began(stall_started_at)
+        stalls = self.recent.count(now)
         if self._open is not None:
-            self._open.stalls += 1
+            self._open.stalls = stalls
             self._open.recovered_at = None
             self._notice_until = None
             return
-        if not self.budget.has_room(now):  # cannot happen while the band is kept up
+        if not self.budget.has_room(now):
+            # No band: StallBegan still puts "Buffering…" in the status line.
             log.info("notice suppressed: %d notices in the last minute", self.budget.max_per_window)
             return
         self.budget.opened(now)
         self._serial += 1  # never reset: a serial names one band across opens too
-        self._open = NoticeRecord(self._serial, stall_started_at, now)
+        self._open = NoticeRecord(self._serial, stall_started_at, now, stalls=stalls)
         self.notice_log.append(self._open)
 
     def _on_stall_ended(self, ev: bh.StallEnded) -> None:

@@ -101,6 +101,7 @@ class HistoryWindow(QWidget):
 
         buttons = QHBoxLayout()
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # error messages and file paths
         buttons.addWidget(self.status, 1)
         for text, slot in (
             ("Refresh", self.refresh),
@@ -125,6 +126,7 @@ class HistoryWindow(QWidget):
         top.addWidget(self.group_box, 1)
         v.addLayout(top)
         self.summary = QLabel("No sessions yet: the index fills in as you watch.")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # network names may come from RDAP
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("font-size: 14px; padding: 4px;")
         v.addWidget(self.summary)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from PyQt6.QtCore import QMimeData, QUrl
+from PyQt6.QtCore import QMimeData, Qt, QUrl
 from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -53,6 +53,7 @@ class OpenUrlDialog(QDialog):
             self.combo.setCurrentText(clip)
         layout.addWidget(self.combo)
         self.error_label = QLabel("")
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)  # may quote the typed address
         self.error_label.setStyleSheet("color: #c0392b;")
         layout.addWidget(self.error_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)

@@ -1,9 +1,11 @@
 """Screenshots: what the viewer sees (the video view's picture and notice), with an optional
 evidence card, saved off the GUI thread, put on the clipboard, confirmed by a toast.
 
-``--auto-screenshot DIR`` (:class:`AutoScreenshotter`) saves the whole window each time a
-notice appears, as before; the S key / Ctrl+Shift+S / the band's "Screenshot" control and the
-``auto_screenshot`` preference use :class:`Screenshotter`.
+``--auto-screenshot DIR`` (:class:`AutoScreenshotter`) saves the video view (picture and
+notice) each time a notice appears; the S key / Ctrl+Shift+S / the band's "Screenshot" control
+and the ``auto_screenshot`` preference use :class:`Screenshotter`. Both grab the view with
+every text it paints redacted (:func:`grab_view`) when the ``redact`` preference is on: the
+band, error messages (which name hosts and URLs) and stream notes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,8 +160,22 @@ class _Writer(QObject):
         self._threads = [t for t in self._threads if t.is_alive()]
 
 
+def redactor(session: object, prefs: object) -> Callable[[str], str] | None:
+    """What the view's texts go through in a screenshot (None: redaction is off)."""
+    if not getattr(prefs, "redact", True):
+        return None
+    names = home_names(session)
+    return lambda text: redact_text(text, home_names=names)
+
+
+def grab_view(view: QWidget, session: object, prefs: object) -> QImage:
+    """The video view as the viewer sees it, redacted as the preferences say (GUI thread)."""
+    return view.grab_redacted(redactor(session, prefs))
+
+
 class AutoScreenshotter(QObject):
-    """``--auto-screenshot DIR``: the whole window as a PNG each time a notice appears."""
+    """``--auto-screenshot DIR``: the window's video view (picture and notice, redacted as
+    the preferences say) as a PNG each time a notice appears."""
 
     def __init__(self, window: QWidget, directory: Path) -> None:
         super().__init__(window)
@@ -175,7 +192,8 @@ class AutoScreenshotter(QObject):
     def capture(self, text: str = "") -> Path | None:
         self._count += 1
         path = self.directory / shot_name(text, self._count)
-        image = self.window.grab().toImage()  # must happen on the GUI thread
+        w = self.window
+        image = grab_view(w.video, w.session, w.prefs)  # must happen on the GUI thread
         self._writer.write(image, path)  # encoding and writing happen off it
         return path
 
@@ -238,6 +256,7 @@ class Screenshotter(QObject):
         self.toast = toast
         self.last_image: QImage | None = None  # what went to the clipboard and the file
         self.last_card: Card | None = None
+        self.last_texts: list[str] = []  # the texts painted into the last grab (tests)
         self._count = 0
         self._writer = _Writer(self)
         self._writer.saved.connect(self._saved)
@@ -250,7 +269,8 @@ class Screenshotter(QObject):
     def take(self) -> Path:
         """Grab now (GUI thread), clipboard now, write in a worker; returns the file's path."""
         self._count += 1
-        image = self.view.grab().toImage()
+        image = grab_view(self.view, self.session, self.prefs)
+        self.last_texts = list(getattr(self.view, "painted_texts", []))
         card = None
         if getattr(self.prefs, "evidence_card", True):
             card = card_for(self.session)

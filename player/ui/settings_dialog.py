@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QActionGroup
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -42,9 +43,11 @@ CACHING_MAX_MS = 20000  # 20 s: more only delays the start
 CACHING_STEP_MS = 100
 OVERRIDES_HEIGHT = 70  # px: three lines of names are the usual case
 PROBE_HELP = (
-    "Sends small UDP or ICMP packets with a limited lifetime toward the video's server, a few per "
-    "second and only while a video plays, to time each router on the way. Nothing else leaves this "
-    "computer and nothing is sent to us. Off: notices rely on what playback itself shows."
+    "Sends small UDP, ICMP or TCP packets, most with a limited lifetime, toward the video's server, "
+    "a few per second and only while a video plays, to time each router on the way and the server; "
+    "asks your system's DNS resolver for the names of those routers' addresses. RDAP look-ups "
+    "(below) only if you turn them on. Nothing is sent to us. Off: notices rely on what playback "
+    "itself shows."
 )
 
 
@@ -69,8 +72,11 @@ def format_overrides(mapping: dict[str, str]) -> str:
     return "\n".join(f"{k} = {v}" for k, v in sorted(mapping.items()))
 
 
-def _hint(text: str) -> QLabel:
+def _hint(text: str, *, rich: bool = False) -> QLabel:
+    """A small grey hint. Plain text unless ``rich`` (our own constant markup only): hints
+    may hold values from the preferences file, such as the RDAP URL."""
     label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setStyleSheet("color: #5d6166; font-size: 11px;")
     return label
@@ -96,7 +102,7 @@ class SettingsDialog(QDialog):
         self.rdap = QCheckBox("Look up unknown networks' names online")
         self.rdap.setChecked(p.rdap_lookup)
         dl.addWidget(self.rdap)
-        dl.addWidget(_hint(f"Opt-in: asks {p.rdap_url} (RDAP) which network and AS own an address on the path."))
+        dl.addWidget(_hint(f"Opt-in: asks {p.rdap_url} (RDAP) which network holds an address on the path."))
         dl.addStretch(1)
         grid.addWidget(diag, 0, 0)
 
@@ -145,12 +151,13 @@ class SettingsDialog(QDialog):
 
         names = QGroupBox("Network names")
         nml = QVBoxLayout(names)
-        nml.addWidget(_hint("Your own names, one per line: <i>domain or address prefix</i> = <i>Name</i>"))
+        nml.addWidget(_hint("Your own names, one per line: <i>domain or address prefix</i> = <i>Name</i>", rich=True))
         self.overrides = QPlainTextEdit(format_overrides(p.org_overrides))
         self.overrides.setPlaceholderText("example-isp.net = My ISP\n203.0.113.0/24 = Office uplink")
         self.overrides.setFixedHeight(OVERRIDES_HEIGHT)
         nml.addWidget(self.overrides)
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # quotes the viewer's own line
         self.error.setStyleSheet("color: #c0392b;")
         nml.addWidget(self.error)
         grid.addWidget(names, 1, 1)

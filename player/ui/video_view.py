@@ -11,6 +11,7 @@ the D key, and its "Why?" / "Screenshot" controls emit :attr:`VideoView.why_requ
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ class VideoView(QWidget):
         self.notice_shown_at: float | None = None  # time.monotonic() the band appeared
         self.notice_hidden_at: float | None = None  # ... and was gone (faded or dismissed)
         self._band: notice_band.BandLayout | None = None
+        self.painted_texts: list[str] = []  # every text the last paint drew (tests, redaction)
         self._hover: str | None = None
         self._dismissed_serial: int | None = None
         self._opacity = 1.0
@@ -182,6 +184,29 @@ class VideoView(QWidget):
         if self.notice is not None:
             self._band = notice_band.layout(self.notice, self.width(), self.height(), self.font())
 
+    def grab_redacted(self, redact: Callable[[str], str] | None) -> QImage:
+        """The view as a picture with every text it paints passed through ``redact`` (None:
+        as it is). The band, message and toast texts are swapped for redacted copies, the
+        view grabbed, and the originals put back: synchronous on the GUI thread with no event
+        processing in between, so the viewer never sees the swap (no flicker)."""
+        if redact is None:
+            return self.grab().toImage()
+        kept = (self.notice, self._band, self.message, self.toast)
+        try:
+            if self.notice is not None:
+                n = self.notice
+                self.notice = dataclasses.replace(
+                    n, title=redact(n.title), detail=redact(n.detail), adjusting=redact(n.adjusting)
+                )
+                self._relayout()  # redacted lines may wrap differently
+            for name in ("message", "toast"):
+                ov = getattr(self, name)
+                if ov is not None:
+                    setattr(self, name, Overlay(redact(ov.title), redact(ov.detail), ov.kind))
+            return self.grab().toImage()
+        finally:
+            self.notice, self._band, self.message, self.toast = kept
+
     def set_toast(self, overlay: Overlay | None) -> None:
         self.toast = overlay
         self.update()
@@ -225,20 +250,23 @@ class VideoView(QWidget):
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             p.drawImage(self.video_rect(), self._image)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        texts: list[str] = []
         if self.notice is not None and self._band is not None:
             p.setOpacity(self._opacity)
-            notice_band.paint(p, self.notice, self._band, hover=self._hover)
+            texts += notice_band.paint(p, self.notice, self._band, hover=self._hover)
             p.setOpacity(1.0)
         if self.toast is not None:
-            self._paint_box(p, self.toast, where="bottom")
+            texts += self._paint_box(p, self.toast, where="bottom")
         if self.message is not None:
-            self._paint_box(p, self.message, where="centre")
+            texts += self._paint_box(p, self.message, where="centre")
         p.end()
+        self.painted_texts = texts
 
-    def _paint_box(self, p: QPainter, ov: Overlay, where: str) -> None:
+    def _paint_box(self, p: QPainter, ov: Overlay, where: str) -> list[str]:
+        """Paint a message box; returns the texts it drew."""
         width = min(OVERLAY_MAX_WIDTH, self.width() - 2 * OVERLAY_MARGIN)
         if width <= 40:
-            return
+            return []
         title_font = QFont(self.font())
         title_font.setPointSizeF(max(10.0, self.font().pointSizeF() * 1.25))
         title_font.setBold(True)
@@ -279,6 +307,7 @@ class VideoView(QWidget):
             p.drawText(
                 QRectF(x + pad, y + pad + t_rect.height() + 6, inner, d_rect.height()), flags, ov.detail
             )
+        return [ov.title, ov.detail] if ov.detail else [ov.title]
 
     # -- input ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt name

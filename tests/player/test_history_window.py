@@ -129,3 +129,39 @@ def test_a_history_write_error_is_shown_once_in_the_status_bar(qapp, harness, tm
         assert controller.recorder.sid is None
     finally:
         store.close()
+
+
+EVIL = "<b>Evil</b><img src=x>"
+
+
+def test_a_network_name_from_rdap_shows_literally_in_the_summary(qapp, tmp_path: Path) -> None:  # noqa: ANN001
+    """Network names may come from RDAP, i.e. from whoever registered an address: the
+    summary must show them as text, never render them as markup."""
+    s = HistoryStore(tmp_path / "data" / DB_NAME)
+    try:
+        rows = [
+            ix.SessionRow(
+                started_at=r.started_at,
+                duration_s=r.duration_s,
+                isp=EVIL,
+                video_network=r.video_network,
+                throughput_kbps=r.throughput_kbps,
+                stalls=r.stalls,
+            )
+            for r in synthetic_days(3)
+        ]
+        fill_store(s, rows)
+        win = HistoryWindow(s)
+        win.show()
+        win.refresh()
+        _loaded(qapp, win, len(rows))
+        evil = [i for i in range(win.group_box.count()) if EVIL in win.group_box.itemText(i)]
+        assert evil, [win.group_box.itemText(i) for i in range(win.group_box.count())]
+        win.group_box.setCurrentIndex(evil[0])
+        pump(qapp, 0.05)
+        assert win.summary.textFormat() == Qt.TextFormat.PlainText
+        assert EVIL in win.summary.text() and "<b>" in win.summary.text()
+        assert win.status.textFormat() == Qt.TextFormat.PlainText
+        win.close()
+    finally:
+        s.close()

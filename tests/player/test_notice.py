@@ -18,6 +18,7 @@ from PyQt6.QtTest import QTest
 from player.core.wording import BUFFERING, Notice, scrub_addresses
 from player.session import NoticeChanged, StallFinished
 from player.session.stall_tracker import NOTICE_LINGER_S
+from player.ui import notice_band
 from player.ui.video_view import VideoView
 
 pytestmark = [pytest.mark.gui]
@@ -89,7 +90,8 @@ def test_a_stall_shows_buffering_then_the_verdict_then_fades_after_recovery(harn
     # the band's region: the file shows what the widget shows (the text and controls are
     # static; the picture under the translucent band may have moved on by a frame)
     assert same_pixels(png, view_now, band.x(), band.y(), band.width(), band.height()) > 0.8
-    assert QGuiApplication.clipboard().image().size() == png.size()
+    clip = QGuiApplication.clipboard().image().convertToFormat(QImage.Format.Format_RGB32)
+    assert clip == png.convertToFormat(QImage.Format.Format_RGB32), "the clipboard holds the PNG's pixels"
     card = h.window.screenshots.last_card
     assert card is not None and card.headline == shown.title
     assert not any(has_address(line) for line in card.lines()), card.lines()
@@ -175,3 +177,59 @@ def test_band_at_fullscreen_size_keeps_large_type_inside(qapp) -> None:  # noqa:
     assert small.band_button_rect("why") is None and small.band_button_rect("close") is not None
     view.deleteLater()
     small.deleteLater()
+
+
+LONG_NOTICE = Notice(
+    "Your home network (the Wi-Fi or the router) is slowing the video down: the router took "
+    "180 ms to answer, more than ten times its usual time.",
+    "The router answered in 180 ms (usually 8 ms); the video server answered in 190 ms, "
+    "so the delay starts at home.",
+    status="buffering",
+    serial=5,
+    segment="home_network",
+    adjusting="Adjusting video to a lower quality (720p) to keep playing.",
+)
+
+
+@pytest.mark.parametrize("size", [(594, 540), (594, 334), (700, 394)])
+def test_band_in_a_narrow_view_stays_a_band_with_the_whole_title(qapp, size) -> None:  # noqa: ANN001
+    w, h = size
+    view = bare_view(qapp)
+    view.resize(w, h)
+    view.set_notice(LONG_NOTICE)
+    view.repaint()
+    band = view.notice_band_rect()
+    assert band.width() == w and band.height() <= h * notice_band.BAND_MAX_FRACTION, (band, size)
+    lay = view._band  # noqa: SLF001 - the layout the view paints with
+    assert band.contains(lay.title), "the title inside the band"
+    assert lay.detail is None or band.contains(lay.detail)
+    assert lay.texts["title"] == LONG_NOTICE.title, "the headline is never cut"
+    assert LONG_NOTICE.title in view.painted_texts
+    assert lay.fonts["title"].pixelSize() >= notice_band.TITLE_FLOOR_PX
+    # the larger type a taller view allows is not lost: the same width at fullscreen height
+    # has no smaller title than the narrow one
+    tall = notice_band.layout(LONG_NOTICE, w, 1000, view.font())
+    assert tall.fonts["title"].pixelSize() >= lay.fonts["title"].pixelSize()
+    view.deleteLater()
+
+
+def test_title_goes_under_the_controls_rather_than_wrapping_beside_them(qapp) -> None:  # noqa: ANN001
+    """The README's statistics picture: a 594 px view beside the statistics panel once showed
+    this headline in four lines in the column left of the controls."""
+    from PyQt6.QtGui import QFontMetricsF
+
+    n = Notice(
+        "The video's server seems to be responding slowly.",
+        "Stalled 3 times in the last minute. The server took 3.4 s to start sending each piece of video.",
+        status="buffering",
+        segment="server",
+    )
+    view = bare_view(qapp)
+    view.resize(594, 540)
+    view.set_notice(n)
+    lay = view._band  # noqa: SLF001 - the layout the view paints with
+    line = QFontMetricsF(lay.fonts["title"]).lineSpacing()
+    assert lay.title.height() <= 2.2 * line, "two lines at most"
+    assert lay.title.right() > min(b.left() for b in lay.buttons.values()), "full width, under the controls"
+    assert view.notice_band_rect().height() <= 540 * 0.3
+    view.deleteLater()

@@ -131,14 +131,38 @@ def test_first_run_explains_and_switches(harness) -> None:  # noqa: ANN001
     dlg = h.window.show_first_run()
     assert isinstance(dlg, FirstRunDialog) and dlg.isVisible()
     words = " ".join(label.text() for label in dlg.findChildren(QLabel)).lower()
-    for needle in ("udp or icmp", "the video's server", "nothing is ever sent to us", "while a video plays"):
+    for needle in (
+        "udp, icmp or tcp packets",
+        "the video's server",
+        "nothing is ever sent to us",
+        "while a video plays",
+        "your system's dns resolver",
+        "reverse name look-ups",
+        "only if you turn it on",
+    ):
         assert needle in words, needle
+    assert "nothing else leaves this computer" not in words, "reverse DNS and RDAP do leave it"
     dlg.probe_path.setChecked(False)
     dlg.accept()
     assert h.window.prefs.first_run_done and not h.window.prefs.probe_path and not h.session.probe_path
     h.prefs.close()
     again = PrefsStore(h.prefs.path).prefs
     assert again.first_run_done and not again.probe_path
+
+
+def test_settings_hints_say_what_is_sent_and_show_the_rdap_url_as_text(qapp) -> None:  # noqa: ANN001
+    from PyQt6.QtCore import Qt
+
+    url = "https://rdap.example/<b>x</b>"
+    dlg = SettingsDialog(Prefs(rdap_url=url))
+    labels = dlg.findChildren(QLabel)
+    rdap = [label for label in labels if url in label.text()]
+    assert rdap and rdap[0].textFormat() == Qt.TextFormat.PlainText, "a URL from the prefs file is not markup"
+    assert " AS " not in rdap[0].text(), "there are no AS look-ups"
+    words = " ".join(label.text() for label in labels).lower()
+    assert "your system's dns resolver" in words and "nothing is sent to us" in words
+    assert "nothing else leaves this computer" not in words
+    dlg.close()
 
 
 @pytest.mark.vlc

@@ -146,6 +146,40 @@ def test_buffering_shows_at_once_and_the_band_goes_within_3_s_of_the_recovery(ri
     assert rig.events(NoticeChanged)[-1].notice is None
 
 
+def test_five_stalls_in_a_minute_at_most_two_bands_each_gone_after_the_linger() -> None:
+    """The merge rule through the whole session: five real stalls (the origin stops
+    answering, VLC drains its buffer) within a minute open at most two bands, and after
+    EACH recovery the band is hidden within NOTICE_LINGER_S and one tick; the stalls past
+    the budget still reach the status line (StallBegan)."""
+    rig = Rig(buffer_target_s=2.0)
+    rig.start()
+    rig.run(2.0)
+    t0 = rig.clock()
+    for i in range(5):
+        rig.feeding = False
+        rig.run_until(lambda i=i: len(rig.events(StallBegan)) == i + 1, limit_s=10)
+        rig.run(1.0)
+        rig.feeding = True
+        rig.run_until(lambda i=i: len(rig.events(StallFinished)) == i + 1, limit_s=5)
+        recovered = rig.events(StallFinished)[-1].at
+        rig.run(NOTICE_LINGER_S + TICK_S)
+        assert rig.session.current_notice is None, (
+            f"stall {i + 1}: the band still up {rig.clock() - recovered:.2f} s after the recovery"
+        )
+        assert rig.events(NoticeChanged)[-1].notice is None
+        rig.run(1.0)
+    assert rig.clock() - t0 < 60.0, "the five stalls must fit in one minute"
+    log = rig.session.tracker.notice_log
+    assert 1 <= len(log) <= 2
+    shown = [e for e in rig.events(NoticeChanged) if e.notice is not None]
+    assert len({e.notice.serial for e in shown}) == len(log) <= 2
+    for rec in log:
+        assert rec.hidden_at is not None and rec.recovered_at is not None
+        assert rec.hidden_at - rec.recovered_at <= NOTICE_LINGER_S + TICK_S
+    assert rig.session.qoe().stall_count == 5
+    rig.session.close()
+
+
 def test_report_has_no_side_effects_even_during_a_stall() -> None:
     rig, monitor = stall_with_path_evidence_arriving()
     stall = rig.session.monitor.stalls[0]

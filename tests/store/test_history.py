@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import sqlite3
 import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,79 @@ def test_sigkill_mid_session_leaves_a_readable_database(tmp_path: Path) -> None:
     store = h.HistoryStore(db)  # and the app reopens it
     assert len(store.load().result(5)["sessions"]) == 1
     store.close()
+
+
+APP_KILL_DEADLINE_S = 45.0  # a cold start of Qt + libVLC on a busy 2-core CI box; < --quit-after
+APP_QUIT_AFTER_S = 60  # the child quits on its own if the test never kills it
+
+
+def _session_rows(db: Path) -> list[tuple[str, str]]:
+    """The sessions table read-only (never creates or writes the file); [] while absent."""
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        try:
+            return conn.execute("SELECT id, title FROM sessions").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # not created yet, or mid-migration
+        return []
+
+
+@pytest.mark.vlc
+def test_sigkill_of_the_app_mid_session_leaves_its_session_row(tmp_path: Path) -> None:
+    """The real app (Qt offscreen, real libVLC, the real recorder and store) playing a
+    local MP4 is SIGKILLed once its session row is in the database: the file must be
+    intact and the row still there."""
+    from tests.support.media import ffmpeg_available, make_mp4
+
+    if not ffmpeg_available():
+        pytest.skip("ffmpeg is not installed")
+    clip = make_mp4(tmp_path / "clip.mp4", seconds=20)
+    data, config, cache = tmp_path / "data", tmp_path / "config", tmp_path / "cache"
+    config.mkdir()
+    (config / "prefs.json").write_text(json.dumps({"first_run_done": True}))
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        h.DATA_ENV: str(data),
+        "STALLWATCH_CONFIG_DIR": str(config),
+        "STALLWATCH_CACHE_DIR": str(cache),
+    }
+    db = data / h.DB_NAME
+    child = subprocess.Popen(
+        [sys.executable, "-m", "player", str(clip), "--quit-after", str(APP_QUIT_AFTER_S)],
+        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + APP_KILL_DEADLINE_S
+        rows = _session_rows(db)
+        while not rows:
+            assert time.monotonic() < deadline, "the app wrote no session row in time"
+            try:  # waits for the child to exit, at most one poll interval
+                child.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
+            else:
+                pytest.fail(f"the app exited ({child.returncode}) before its session row: {child.stderr.read()[-2000:]}")
+            rows = _session_rows(db)
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        child.stderr.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        after = conn.execute("SELECT id, title, source FROM sessions").fetchall()
+    finally:
+        conn.close()
+    assert [(sid, title) for sid, title, _source in after] == rows
+    assert len(after) == 1 and "clip.mp4" in (after[0][1] + after[0][2])
 
 
 @pytest.mark.parametrize("start_version", [0, 1])
