@@ -22,9 +22,9 @@ from player.net.gateway.model import Mode, PlaylistLoaded
 from player.net.gateway.planner import aligned, virtual_blocker
 from player.net.gateway.relay import CONTENT_TYPES, Relay, parse_range
 from player.net.gateway.routes import Routes, Session, ext
-from player.net.gateway.server import ClientGone, Handler
+from player.net.gateway.server import Handler
 from player.net.manifests import ManifestError, MasterPlaylist, MediaPlaylist, UriRole
-from player.net.transfer import FetchAborted, FetchFailed, Transfer
+from player.net.transfer import FetchFailed, Transfer
 
 __all__ = ["DASH_NOTE", "EntryHandler"]
 
@@ -121,21 +121,9 @@ class EntryHandler:
         self.relay.send_headers(
             h, tr.status, tr, ctype or "application/octet-stream", tr.content_length
         )
-        error = None
-        try:
-            self.relay.relay_body(h, key, tr, first)
-        except ClientGone:
-            error = "player closed the connection"
-            raise
-        except FetchAborted:
-            error = "gateway stopped"
-            raise
-        except FetchFailed as e:
-            error = e.reason
-            self.relay.emit(UpstreamError(sess.url, None, e.reason))
-            h.close_connection = True
-        finally:
-            self.relay.finish(tr, error=error)
+        failed = self.relay.relay_recorded(h, key, tr, first)
+        if failed is not None:
+            self.relay.emit(UpstreamError(sess.url, None, failed))
 
     # --- DASH -----------------------------------------------------------------------------
     def _serve_dash(self, h: Handler, sess: Session, text: str, final_url: str) -> None:

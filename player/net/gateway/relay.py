@@ -172,6 +172,27 @@ class Relay:
             self.ledger.wrote(None, len(body))
             h.write(body)
 
+    def relay_recorded(self, h: Handler, key: int, tr: Transfer, first: bytes = b"") -> str | None:
+        """Relay ``tr``'s body (see :meth:`relay_body`) and record its fetch, however it
+        ends. A player that hung up or a gateway that stops is raised on; an upstream that
+        failed mid-body returns its reason (VLC saw a truncated body: the connection closes)."""
+        error = None
+        try:
+            self.relay_body(h, key, tr, first)
+            return None
+        except ClientGone:
+            error = "player closed the connection"
+            raise
+        except FetchAborted:
+            error = "gateway stopped"
+            raise
+        except FetchFailed as e:
+            error = e.reason
+            h.close_connection = True
+            return e.reason
+        finally:
+            self.finish(tr, error=error)
+
     def relay_body(self, h: Handler, key: int, tr: Transfer, first: bytes = b"") -> None:
         """Write ``first`` and then the rest of ``tr``'s body to VLC as it arrives."""
         d = self.ledger.get(key)
@@ -238,27 +259,17 @@ class Relay:
                 ext(url), "application/octet-stream"
             )
             self.send_headers(h, tr.status, tr, ctype, tr.content_length)
-            error = None
-            try:
-                if not head:
-                    self.relay_body(h, key, tr)
+            if head:
+                self.finish(tr)
                 return True
-            except ClientGone:
-                error = "player closed the connection"
-                raise
-            except FetchAborted:
-                error = "gateway stopped"
-                raise
-            except FetchFailed as e:
-                error = e.reason
-                h.close_connection = True  # VLC saw a truncated body; nothing else to do
-                if kind is FetchKind.SEGMENT:
-                    self.emit(SegmentMissing(seq, url, f"transfer failed: {e.reason}"))
-                else:
-                    self.emit(UpstreamError(url, None, e.reason))
-                return False
-            finally:
-                self.finish(tr, error=error)
+            failed = self.relay_recorded(h, key, tr)
+            if failed is None:
+                return True
+            if kind is FetchKind.SEGMENT:
+                self.emit(SegmentMissing(seq, url, f"transfer failed: {failed}"))
+            else:
+                self.emit(UpstreamError(url, None, failed))
+            return False
         reason = "; ".join(reasons) or "failed"
         if kind is FetchKind.SEGMENT:
             log.warning("segment %s missing (%s): telling the player to skip it", seq, reason)
