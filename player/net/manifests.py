@@ -350,7 +350,9 @@ def rewrite_master(text: str, base_url: str, mapper: UriMapper) -> tuple[str, Ma
                 m.uri = _map(mapper, base_url, m.uri, UriRole.MEDIA, "EXT-X-MEDIA")
         for k in pl.session_keys:
             _rewrite_key(k, mapper, base_url)
-        return pl.dumps(), parsed
+        out = pl.dumps()
+        _loads(out, base_url)  # what the player gets must parse (e.g. an I-frame entry without URI)
+        return out, parsed
 
     return _guard(work)
 

@@ -23,6 +23,7 @@ SCHEMA = json.loads((ROOT / "tests" / "schemas" / "diagnose.schema.json").read_t
 # (height, video bps): the master lists ~0.40 / 0.84 / 2.27 Mbit/s with audio.
 RENDITIONS = ((240, 300_000), (360, 700_000), (720, 2_000_000))
 DETECTION_BOUND_S = 0.5
+FRAME_SAMPLING_SLACK_S = 0.1  # the test samples frames once per heartbeat
 SUSTAINED_GAP_S = 0.5  # pictures closer than this are playback, not a lone frame
 
 
@@ -116,7 +117,8 @@ def test_server_pause_of_6s_is_exactly_one_stall_detected_within_half_a_second(o
     assert len(gaps) == 1, "expected exactly one frozen stretch in the picture"
     freeze_at, resume_at = gaps[0]
     assert 0 <= began[0].at - freeze_at <= DETECTION_BOUND_S
-    assert 0 <= ended[0].at - resume_at <= DETECTION_BOUND_S
+    # the session may see the first new frame a few ms before this test's per-tick grab does
+    assert -FRAME_SAMPLING_SLACK_S <= ended[0].at - resume_at <= DETECTION_BOUND_S
     assert stalls[0].duration_s == pytest.approx(resume_at - freeze_at, abs=DETECTION_BOUND_S)
 
 
