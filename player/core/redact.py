@@ -28,7 +28,9 @@ _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"']+")
 _V4 = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}"
 _V4_RE = re.compile(rf"(?<![\w.]){_V4}(?::\d{{1,5}})?(?![\w.]*\d)")
 _DASHED_V4 = re.compile(r"(?<![\d.])(?<!\d-)(?:\d{1,3}-){3}\d{1,3}(?!\d)(?=[.\w-]*\.[a-zA-Z])")
-_V6_CANDIDATE = re.compile(r"\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[\w.-]+)?\]?(?::\d{1,5})?")
+_V6_CANDIDATE = re.compile(
+    r"\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[\w.-]+)?\]?(?::\d{1,5})?"
+)
 _HOSTNAME = re.compile(r"(?<![\w.-])[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
 _URL_PARTS = re.compile(
     r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://(?:[^/?#]*@)?"
@@ -97,7 +99,9 @@ def redact_url(url: str, *, home_names: Iterable[str] = ()) -> str:
     else:
         host = redact_addresses(host)
     netloc = host if port is None else f"{host}:{port}"
-    segments = [TOKEN if looks_like_token(s) else redact_addresses(s) for s in m.group("path").split("/")]
+    segments = [
+        TOKEN if looks_like_token(s) else redact_addresses(s) for s in m.group("path").split("/")
+    ]
     return f"{m.group('scheme')}://{netloc}{'/'.join(segments)}"
 
 
@@ -133,3 +137,77 @@ def redact_source(source: str) -> tuple[str, str]:
     if "://" not in source or source.startswith("file://"):
         return "", source.removeprefix("file://").rstrip("/").rsplit("/", 1)[-1]
     return url_host(source), redact_url(source)
+
+
+# --- what the player itself keeps and logs of a URL -------------------------------------
+#: Query parameters that carry credentials or signatures. A name is secret when, lower-case
+#: and with its punctuation removed, it *contains* one of SECRET_PARAM_PARTS (so
+#: ``__token__`` (Akamai), ``X-Amz-Signature``, ``hdnts``, ``Key-Pair-Id``, ``auth_key``,
+#: ``sessionid``, ``Expires`` all are), or is one of the short names SECRET_PARAM_NAMES
+#: (too short to match by substring without hiding harmless names). Hiding a harmless
+#: parameter costs nothing; keeping a signature leaks it, so the match is deliberately wide.
+SECRET_PARAM_PARTS = (
+    "token", "sig", "auth", "hmac", "key", "secret", "pass", "pwd", "cred", "sess",
+    "expire", "policy", "hash", "jwt", "hdn", "acl", "nonce", "ticket", "otp",
+)  # fmt: skip
+SECRET_PARAM_NAMES = frozenset({"st", "e", "s", "t", "sid", "exp", "h", "k", "p", "pw"})
+SECRET_PARAM_PREFIXES = ("x-amz-", "x-goog-")
+_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s@]*@")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it removed."""
+    return _USERINFO.sub(r"\1", text)
+
+
+def _unquote(text: str) -> str:
+    """Query-string decoding (``+`` and ``%XX``), without urllib (core stays pure)."""
+    return re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), text.replace("+", " "))
+
+
+def _secret_param(name: str, value: str) -> bool:
+    low = _unquote(name).lower()
+    squeezed = re.sub(r"[^a-z0-9]", "", low)
+    return (
+        squeezed in SECRET_PARAM_NAMES
+        or any(part in squeezed for part in SECRET_PARAM_PARTS)
+        or low.startswith(SECRET_PARAM_PREFIXES)
+        or looks_like_token(_unquote(value))
+    )
+
+
+def safe_url(url: str, *, keep_query: bool = False) -> str:
+    """What the player keeps of a URL it was given (recent list, logs): no credentials,
+    no fragment, token-like path segments as ``…``, and either no query at all or
+    (``keep_query``) only its parameters that are not credentials or signatures.
+    Addresses and host names stay (this is the viewer's own record, not a screenshot).
+    Anything that is not a URL (a local path) is returned unchanged."""
+    if "://" not in url:
+        return url
+    url = without_credentials(url.strip())
+    m = _URL_PARTS.match(url)
+    if m is None:
+        return url.split("?")[0].split("#")[0]
+    port = m.group("port")
+    netloc = m.group("host") if port is None else f"{m.group('host')}:{port}"
+    path = "/".join(TOKEN if looks_like_token(s) else s for s in m.group("path").split("/"))
+    out = f"{m.group('scheme')}://{netloc}{path}"
+    rest = url[m.end() :]
+    if keep_query and rest.startswith("?"):
+        pairs = [p for p in rest[1:].split("#", 1)[0].split("&") if p]
+        kept = [p for p in pairs if not _secret_param(*(p.split("=", 1) + [""])[:2])]
+        if kept:
+            out += "?" + "&".join(kept)
+    return out
+
+
+def loggable(url: str) -> str:
+    """A URL for a log line: :func:`safe_url` without any query."""
+    return safe_url(url)
+
+
+def redact_urls_in_text(text: str) -> str:
+    """``text`` (a whole log line, a traceback) with every URL in it made :func:`loggable`:
+    the one log policy, for lines whose URLs were not passed through ``loggable`` already
+    (an exception's message quoting a URL, a library's own log line)."""
+    return _URL.sub(lambda m: loggable(m.group(0)), text) if "://" in text else text

@@ -124,9 +124,7 @@ def classify(exc: BaseException) -> NetError:
         return NetError(ErrorKind.REFUSED, name=name)
     # a body that broke off (the exception itself: a wrapped ProtocolError can also be a
     # connection that closed before any answer, which is not "mid-transfer")
-    if isinstance(
-        exc, urllib3.exceptions.ProtocolError | requests.exceptions.ChunkedEncodingError
-    ):
+    if isinstance(exc, urllib3.exceptions.ProtocolError | requests.exceptions.ChunkedEncodingError):
         return NetError(ErrorKind.CUT, name=name)
     if _any(found, ConnectionResetError) or "connection reset" in text.lower():
         return NetError(ErrorKind.RESET, name=name)

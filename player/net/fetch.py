@@ -17,7 +17,24 @@ adds what the gateway needs on top:
   return at once (used by ``Gateway.stop``).
 
 Failure reasons and which failures are permanent (not retried) are the network-error
-taxonomy's (:func:`player.net.errors.classify`).
+taxonomy's (:func:`player.net.errors.classify`). *Every* failure of a request, whatever
+it raises, comes out of :meth:`Fetcher.open` as :class:`FetchFailed` (or
+:class:`FetchAborted` when stopping), so the gateway's own error path (a note, the
+segment skipped) always handles it.
+
+Security (see :mod:`player.net.url_policy`):
+
+* redirects are followed here, not by requests: at most :data:`MAX_REDIRECTS` per
+  request, each ``Location`` checked (http/https only, never https to http, malformed
+  ones refused), and a redirect loop is not retried (at most ``MAX_REDIRECTS + 1``
+  requests);
+* every connection is checked against the request's address policy (address classes,
+  DNS rebinding) by :mod:`player.net.timing`'s connections: ``open(policy=...)``, else
+  the enclosing :func:`~player.net.timing.policy_scope` (the gateway sets one per
+  session for every request it serves), else :attr:`Fetcher.policy`;
+* nothing comes from the environment: ``trust_env`` is False, so no ``~/.netrc``
+  credentials are ever sent and no ``*_proxy`` variables are used (a proxy would resolve
+  names itself, which would defeat the address check).
 """
 
 from __future__ import annotations
@@ -33,13 +50,22 @@ from urllib.parse import urlsplit
 import requests
 
 from player.core.model import Fetch, FetchKind
+from player.core.redact import loggable
 from player.core.wording.errors import http_reason
 from player.net.errors import ErrorKind, classify
 from player.net.events import EventSink, Retrying
-from player.net.timing import ConnTiming, TimedAdapter
+from player.net.timing import (
+    ConnTiming,
+    PolicyHolder,
+    TimedAdapter,
+    abort_connection_of,
+    policy_scope,
+    scoped_policy,
+)
 from player.net.transfer import FetchAborted, FetchFailed, Transfer
+from player.net.url_policy import AddressPolicy, AddressRefused, check_redirect
 
-__all__ = ["FetchAborted", "FetchFailed", "Fetcher", "Transfer"]
+__all__ = ["FetchAborted", "FetchFailed", "Fetcher", "Transfer", "plain_session", "send_following"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +78,15 @@ BACKOFF_MAX_S = 2.0
 POOL_MAXSIZE = 8
 USER_AGENT = "Stallwatch/0.1 (+python-requests)"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-#: failures a retry cannot fix (the same handshake or URL fails the same way again)
-PERMANENT_KINDS = frozenset({ErrorKind.TLS, ErrorKind.INVALID_URL})
+#: failures a retry cannot fix (the same handshake, URL or redirect chain fails the same
+#: way again)
+PERMANENT_KINDS = frozenset({ErrorKind.TLS, ErrorKind.INVALID_URL, ErrorKind.REDIRECT_LOOP})
+#: Redirects followed per request. Browsers allow about 20; real CDNs use one or two (a
+#: geo or token redirect), and every hop is a round trip VLC waits for.
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: A redirect's body up to this size is read so that its connection can be reused.
+REDIRECT_BODY_MAX = 64 * 1024
 
 
 class Fetcher:
@@ -70,7 +103,6 @@ class Fetcher:
         backoff_base_s: float = BACKOFF_BASE_S,
         backoff_max_s: float = BACKOFF_MAX_S,
         verify: bool | str = True,
-        trust_env: bool = True,
         user_agent: str = USER_AGENT,
     ) -> None:
         self.on_event = on_event
@@ -83,20 +115,33 @@ class Fetcher:
         self._registry: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._open: set[Transfer] = set()
-        self.session = requests.Session()
-        self.session.trust_env = trust_env
+        self._holder = PolicyHolder()
+        self.session = _Session()
+        # no ~/.netrc credentials, no *_proxy / REQUESTS_CA_BUNDLE from the environment
+        self.session.trust_env = False
         self.session.verify = verify
         # passed per request too: REQUESTS_CA_BUNDLE in the environment would override
         # a session-level setting
         self.verify = verify
         self.session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "identity"})
-        adapter = TimedAdapter(self._registry, max_retries=0, pool_maxsize=POOL_MAXSIZE)
+        adapter = TimedAdapter(
+            self._registry, self._holder, max_retries=0, pool_maxsize=POOL_MAXSIZE
+        )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def policy(self) -> AddressPolicy | None:
+        """The address policy every connection is checked against (None: unrestricted)."""
+        return self._holder.policy
+
+    @policy.setter
+    def policy(self, policy: AddressPolicy | None) -> None:
+        self._holder.policy = policy
 
     def _emit(self, event: object) -> None:
         cb = self.on_event
@@ -111,10 +156,35 @@ class Fetcher:
         """Delay before retry ``attempt`` (1-based): base * 2**(attempt-1), capped."""
         return min(self.backoff_max_s, self.backoff_base_s * (2 ** (attempt - 1)))
 
+    def _send_following(self, url: str, method: str, headers: dict[str, str]) -> requests.Response:
+        """One attempt: the request and the redirects it leads to (see module doc)."""
+        return send_following(
+            self.session,
+            url,
+            method,
+            headers,
+            timeout=self.timeout,
+            verify=self.verify,
+            stopping=self._stop,
+        )
+
     def _request_with_retries(
+        self,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        policy: AddressPolicy | None = None,
+    ) -> tuple[requests.Response, float, int]:
+        """Send until a non-retryable answer; returns (response, attempt start, retries).
+        Every connection is checked against ``policy`` (None: the scope's / the default).
+
+        Whatever goes wrong comes out as :class:`FetchFailed` (or :class:`FetchAborted`)."""
+        with policy_scope(policy):
+            return self._retrying(url, method, headers)
+
+    def _retrying(
         self, url: str, method: str, headers: dict[str, str]
     ) -> tuple[requests.Response, float, int]:
-        """Send until a non-retryable answer; returns (response, attempt start, retries)."""
         attempt = 0
         while True:
             if self.stopping:
@@ -122,22 +192,22 @@ class Fetcher:
             t0 = time.monotonic()
             status: int | None = None
             try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    stream=True,
-                    timeout=self.timeout,
-                    allow_redirects=True,
-                    verify=self.verify,
-                )
+                resp = self._send_following(url, method, headers)
+            except FetchAborted:
+                raise
+            except AddressRefused as e:
+                raise _failed(url, e.reason, attempt) from e  # the policy said no: final
             except requests.exceptions.RequestException as e:
                 if self.stopping:
                     raise FetchAborted(url) from e
                 err = classify(e)
                 reason = err.reason
                 if err.kind in PERMANENT_KINDS:
-                    raise FetchFailed(url, reason) from e  # permanent: do not retry
+                    raise _failed(url, reason, attempt) from e  # permanent: do not retry
+            except Exception as e:  # anything else (a library's ValueError, ...): permanent
+                if self.stopping:
+                    raise FetchAborted(url) from e
+                raise _failed(url, classify(e).reason, attempt) from e
             else:
                 if resp.status_code not in RETRY_STATUSES:
                     return resp, t0, attempt
@@ -146,9 +216,11 @@ class Fetcher:
                 resp.close()
             attempt += 1
             if attempt > self.max_retries:
-                raise FetchFailed(url, f"{reason} (after {attempt} attempts)", status)
+                raise _failed(url, f"{reason} (after {attempt} attempts)", attempt - 1, status)
             delay = self.backoff(attempt)
-            log.info("retrying %s in %.2f s (attempt %d): %s", url, delay, attempt, reason)
+            log.info(
+                "retrying %s in %.2f s (attempt %d): %s", loggable(url), delay, attempt, reason
+            )
             self._emit(Retrying(url, attempt, reason, delay))
             if self._stop.wait(delay):
                 raise FetchAborted(url)
@@ -165,13 +237,20 @@ class Fetcher:
         rendition_bitrate_bps: int | None = None,
         media_sequence: int | None = None,
         media_duration_s: float | None = None,
+        policy: AddressPolicy | None = None,
     ) -> Transfer:
         """Send the request (with retries) and return the open :class:`Transfer`.
 
-        Any final HTTP status (including 4xx) is returned; only network failures and
-        retryable statuses that outlast the retries raise :class:`FetchFailed` (with
-        the failed :class:`Fetch` as ``exc.fetch``).
+        Every connection it makes or reuses (redirects and later Range resumes included)
+        is checked against ``policy``; None: the policy of the enclosing
+        :func:`~player.net.timing.policy_scope` (the gateway's, per session), else
+        :attr:`policy`.
+
+        Any final HTTP status (including 4xx) is returned; network failures and retryable
+        statuses that outlast the retries, refused addresses and redirects, and any other
+        error raise :class:`FetchFailed` (with the failed :class:`Fetch` as ``exc.fetch``).
         """
+        policy = policy or scoped_policy() or self.policy
         hdrs = dict(headers or {})
         if range_start is not None or range_end is not None:
             start = "" if range_start is None else str(range_start)
@@ -187,11 +266,11 @@ class Fetcher:
             media_duration_s=media_duration_s,
         )
         try:
-            resp, t0, retries = self._request_with_retries(url, method, hdrs)
+            resp, t0, retries = self._request_with_retries(url, method, hdrs, policy)
         except FetchFailed as e:
             fetch.error = e.reason
             fetch.status = e.status
-            fetch.retries = self.max_retries
+            fetch.retries = e.retries if e.retries is not None else self.max_retries
             fetch.finished_at = time.monotonic()
             e.fetch = fetch
             raise
@@ -206,6 +285,7 @@ class Fetcher:
                 timing.tls_ms,
             )
         tr = Transfer(self, url, method, resp, fetch, t0, hdrs, range_start, range_end)
+        tr.policy = policy  # a Range resume is checked against the same policy
         with self._lock:
             self._open.add(tr)
         return tr
@@ -240,3 +320,81 @@ class Fetcher:
             self.session.close()
         except Exception:
             log.debug("session close failed", exc_info=True)
+
+
+def send_following(
+    session: requests.Session,
+    url: str,
+    method: str,
+    headers: Mapping[str, str],
+    *,
+    timeout: float | tuple[float, float],
+    verify: bool | str = True,
+    stopping: threading.Event | None = None,
+) -> requests.Response:
+    """``method url`` and the redirects it leads to, followed here (never by requests): at
+    most :data:`MAX_REDIRECTS` hops, each ``Location`` checked by
+    :func:`~player.net.url_policy.check_redirect` (:class:`AddressRefused` for a malformed,
+    non-http(s) or https-to-http one; ``TooManyRedirects`` beyond the limit). The answer
+    is streamed (``stream=True``). The Fetcher's and preflight's one redirect rule."""
+    current = url
+    for hop in range(MAX_REDIRECTS + 1):
+        if stopping is not None and stopping.is_set():
+            raise FetchAborted(url)
+        resp = session.request(
+            method,
+            current,
+            headers=dict(headers),
+            stream=True,
+            timeout=timeout,
+            allow_redirects=False,
+            verify=verify,
+        )
+        location = resp.headers.get("Location")
+        if resp.status_code not in REDIRECT_STATUSES or location is None:
+            return resp
+        status = resp.status_code
+        _discard(resp)
+        if hop == MAX_REDIRECTS:
+            raise requests.exceptions.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
+        current = check_redirect(current, location)  # AddressRefused when unsafe
+        if status == 303 and method != "HEAD":
+            method = "GET"
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def plain_session() -> requests.Session:
+    """A requests session like the Fetcher's for a one-off request (preflight): nothing
+    from the environment, and redirects never parsed by requests (:func:`send_following`)."""
+    s = _Session()
+    s.trust_env = False
+    return s
+
+
+class _Session(requests.Session):
+    """A requests session that never follows (nor even parses) a redirect: the fetcher
+    does (requests would parse ``Location`` even with ``allow_redirects=False``)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
+def _failed(url: str, reason: str, retries: int, status: int | None = None) -> FetchFailed:
+    e = FetchFailed(url, reason, status)
+    e.retries = retries
+    return e
+
+
+def _discard(resp: requests.Response) -> None:
+    """Drop a redirect answer: a small body is read so the connection can be reused."""
+    try:
+        length = int(resp.headers.get("Content-Length", "-1"))
+        if 0 <= length <= REDIRECT_BODY_MAX:
+            _ = resp.content  # read to the end: then close() gives the connection back
+            resp.close()
+        else:
+            abort_connection_of(resp)
+            resp.close()
+    except Exception:  # a broken redirect answer: just drop its connection
+        log.debug("discarding a redirect answer failed", exc_info=True)
+        resp.close()

@@ -47,6 +47,11 @@ class ConnectionRegistry:
         with self._lock:
             self._conns.discard(conn)
 
+    def open_count(self) -> int:
+        """Client connections open now."""
+        with self._lock:
+            return len(self._conns)
+
     def shutdown_connections(self) -> None:
         """Wake every read or write blocked on a client socket."""
         with self._lock:
@@ -104,11 +109,18 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, handler: type[BaseHTTPRequestHandler], registry: ConnectionRegistry, label: str
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        registry: ConnectionRegistry,
+        label: str,
+        host: str = LOOPBACK,
     ) -> None:
+        """Listen on ``host`` (127.0.0.1; tests also use ``::1``), a free port."""
         self.registry = registry
         self._label = label
-        super().__init__((LOOPBACK, 0), handler)  # loopback only, a free port
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, 0), handler)  # loopback only, a free port
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("%s: connection from %s failed", self._label, client_address, exc_info=True)

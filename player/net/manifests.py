@@ -6,7 +6,8 @@ missing variants or segments, non-HTTP URIs, absurd durations. No other
 exception escapes (property-tested with hypothesis).
 
 URIs are always resolved against the playlist's own (final, post-redirect) URL
-with :func:`urllib.parse.urljoin` (RFC 3986), and only ``http``/``https`` URIs
+with :func:`player.net.url_policy.absolute_http_url` (RFC 3986; the rule redirects and
+MPDs use too), and only ``http``/``https`` URIs
 are accepted, so a playlist can never make the gateway fetch ``file://`` or
 other schemes.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,6 +24,7 @@ from typing import TypeVar
 import m3u8
 
 from player.net.sniff import is_hls_text, strip_bom
+from player.net.url_policy import BadUrl, absolute_http_url
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,17 @@ log = logging.getLogger(__name__)
 MAX_PLAYLIST_CHARS = 8 * 1024 * 1024
 #: A segment longer than this (seconds) is treated as a malformed playlist.
 MAX_SEGMENT_S = 3600.0
-ALLOWED_SCHEMES = ("http", "https")
+#: Variants per master: real ones have under 30, and the gateway fetches each one's
+#: media playlist (virtual mode), so a hostile master must not list thousands.
+MAX_VARIANTS = 64
+#: Segments per media playlist: 24 h of 1 s segments; bounds what one playlist may
+#: put on the gateway's allowlist.
+MAX_SEGMENTS = 86_400
+#: Segments across all renditions that the gateway takes on for its own ABR (virtual
+#: mode fetches every rendition's playlist up front and keeps them all). 24 h of 2 s
+#: segments in 4 renditions is 172 800; MAX_VARIANTS x MAX_SEGMENTS (5.5 M) would be
+#: gigabytes. Over it, VLC chooses renditions itself (rewrite mode).
+MAX_VIRTUAL_SEGMENTS = 180_000
 
 _T = TypeVar("_T")
 
@@ -144,18 +155,10 @@ def _check_text(text: object) -> str:
 def _absolute(base_url: str, uri: object, what: str) -> str:
     if not isinstance(uri, str) or not uri.strip():
         raise ManifestError(f"{what} has no URI")
-    uri = uri.strip()
-    if any(c in uri for c in "\r\n\t\x00 "):
-        raise ManifestError(f"{what} has an invalid URI {uri[:80]!r}")
     try:
-        absolute = urllib.parse.urljoin(base_url, uri)
-        parts = urllib.parse.urlsplit(absolute)
-        _ = parts.port  # raises ValueError for a bad port
-    except ValueError as exc:
-        raise ManifestError(f"{what} has an invalid URI {uri[:80]!r}: {exc}") from None
-    if parts.scheme.lower() not in ALLOWED_SCHEMES or not parts.hostname:
-        raise ManifestError(f"{what} URI {uri[:80]!r} is not an http(s) URL")
-    return absolute
+        return absolute_http_url(base_url, uri)
+    except BadUrl as exc:
+        raise ManifestError(f"{what} has an {exc}" if exc.malformed else f"{what} {exc}") from None
 
 
 def _loads(text: str, base_url: str) -> m3u8.M3U8:
@@ -175,6 +178,8 @@ def _int_or_none(v: object) -> int | None:
 
 
 def _master_from(pl: m3u8.M3U8, base_url: str) -> MasterPlaylist:
+    if len(pl.playlists) > MAX_VARIANTS:
+        raise ManifestError(f"master playlist lists too many variants ({len(pl.playlists)})")
     variants: list[Variant] = []
     for i, p in enumerate(pl.playlists):
         si = p.stream_info
@@ -224,6 +229,8 @@ def _media_from(pl: m3u8.M3U8, base_url: str) -> MediaPlaylist:
     seq0 = _int_or_none(pl.media_sequence) or 0
     if seq0 < 0:
         raise ManifestError("negative EXT-X-MEDIA-SEQUENCE")
+    if len(pl.segments) > MAX_SEGMENTS:
+        raise ManifestError(f"media playlist lists too many segments ({len(pl.segments)})")
     segments: list[MediaSegment] = []
     init_uris: list[str] = []
     t = 0.0

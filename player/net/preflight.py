@@ -17,9 +17,13 @@ from pathlib import Path
 
 import requests
 
+from player.core.redact import loggable
 from player.core.wording import errors as words
 from player.net import sniff as sniffer
 from player.net.errors import ErrorKind, classify, http_status
+from player.net.fetch import plain_session, send_following
+from player.net.timing import policy_adapter
+from player.net.url_policy import AddressPolicy, AddressRefused
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +128,16 @@ def _looks_textual(b: bytes) -> bool:
 
 
 def preflight(
-    url: str, timeout: float = PREFLIGHT_TIMEOUT_S, session: requests.Session | None = None
+    url: str,
+    timeout: float = PREFLIGHT_TIMEOUT_S,
+    session: requests.Session | None = None,
+    verify: bool | str = True,
 ) -> PreflightResult:
     """Fetch the start of ``url`` and classify it (blocking; see module doc).
 
-    Local paths and ``file://`` URLs are checked on disk.
+    Redirects are followed by the Fetcher's own loop (:func:`~player.net.fetch.send_following`:
+    every hop checked, never https to http). ``verify``: certificate checking as requests
+    takes it (a CA bundle path for tests). Local paths and ``file://`` URLs are checked on disk.
     """
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
@@ -139,20 +148,29 @@ def preflight(
     if not parts.hostname:
         return PreflightResult(False, "unknown", words.invalid_address(url))
     own = session is None
-    s = session or requests.Session()
+    s = session or plain_session()  # no ~/.netrc credentials, no env proxies (as the Fetcher)
+    if own:
+        adapter = policy_adapter(AddressPolicy(url))  # a redirect hop: the gateway's rule
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
     try:
         try:
-            resp = s.get(
+            # the Fetcher's own redirect loop: every hop checked (never https to http)
+            resp = send_following(
+                s,
                 url,
-                stream=True,
+                "GET",
+                {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
                 timeout=(timeout, timeout),
-                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-                allow_redirects=True,
+                verify=verify,
             )
         except requests.exceptions.ReadTimeout as e:
             return _slow_answer(url, e, timeout)
-        except requests.exceptions.RequestException as e:
-            log.info("preflight %s failed: %r", url, e)
+        except AddressRefused as e:
+            return PreflightResult(False, "unknown", e.reason)
+        except (requests.exceptions.RequestException, ValueError) as e:  # ValueError: a
+            # malformed redirect (requests parses Location with urlsplit)
+            log.info("preflight %s failed: %s", loggable(url), classify(e).reason)
             return PreflightResult(False, "unknown", describe_network_error(url, e, timeout))
         with resp:
             ctype = resp.headers.get("Content-Type", "")
@@ -192,8 +210,10 @@ def _slow_answer(
     """The server took the connection but is slow to answer: that is a congested or
     overloaded path, not bad input. Let playback start; the buffer model and the
     attribution judge what happens (the message says why the check was skipped)."""
-    log.info("preflight %s: slow answer (%r); playing anyway", url, exc)
-    return PreflightResult(True, "unknown", describe_network_error(url, exc, timeout), status, ctype)
+    log.info("preflight %s: slow answer (%r); playing anyway", loggable(url), exc)
+    return PreflightResult(
+        True, "unknown", describe_network_error(url, exc, timeout), status, ctype
+    )
 
 
 def _read_head(resp: requests.Response) -> bytes:
@@ -215,7 +235,9 @@ def _preflight_file(path: str) -> PreflightResult:
         with p.open("rb") as f:
             head = f.read(SNIFF_BYTES)
     except OSError as e:
-        return PreflightResult(False, "unknown", words.unreadable_file(str(p), str(e.strerror or e)))
+        return PreflightResult(
+            False, "unknown", words.unreadable_file(str(p), str(e.strerror or e))
+        )
     kind, problem = sniff(head, "", str(p))
     if problem:
         return PreflightResult(False, kind, problem.replace(str(p), p.name, 1))

@@ -8,6 +8,17 @@ that served it: a connection with a fresh result was opened for this request; on
 without (an already connected, pooled socket) was *reused*. Every connection can be
 :meth:`~TimedConnection.abort`-ed from another thread (its socket is shut down, so a
 blocked read returns at once).
+
+Address policy: the :class:`~player.net.url_policy.AddressPolicy` of the request being
+sent, set per request with :func:`policy_scope` (a context variable, so concurrent
+requests of different sessions each get their own), else the adapter's
+:class:`PolicyHolder` default (None: no restriction).
+A new connection resolves the host itself and connects only to addresses the policy
+permits (every resolved address is checked, so DNS rebinding cannot slip through); a
+pooled connection is checked again when it is taken from the pool (it may have been
+opened under another session's policy) and closed, so it reconnects with the check,
+when its peer is no longer permitted. A refusal raises
+:class:`~player.net.url_policy.AddressRefused` before anything is sent.
 """
 
 from __future__ import annotations
@@ -15,6 +26,9 @@ from __future__ import annotations
 import socket
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +43,19 @@ from urllib3.exceptions import (
 )
 from urllib3.util.connection import allowed_gai_family
 
+from player.net.url_policy import AddressPolicy, AddressRefused
+
 __all__ = [
     "ConnTiming",
+    "PolicyHolder",
     "TimedAdapter",
     "TimedConnection",
     "TimedHTTPConnection",
     "TimedHTTPSConnection",
     "abort_connection_of",
+    "policy_adapter",
+    "policy_scope",
+    "scoped_policy",
 ]
 
 
@@ -48,10 +68,52 @@ class ConnTiming:
     tls_ms: float | None
 
 
+class PolicyHolder:
+    """A fetcher's default address policy (None: unrestricted), used by a request made
+    outside any :func:`policy_scope`."""
+
+    def __init__(self) -> None:
+        self.policy: AddressPolicy | None = None
+
+
+#: The policy of the request being sent on this thread (see :func:`policy_scope`). A
+#: context variable, not a fetcher attribute: the gateway's handler threads serve requests
+#: of different sessions at the same time (an old session's segment still downloading
+#: when the next session opens), and each is checked against its own session's policy.
+_REQUEST_POLICY: ContextVar[AddressPolicy | None] = ContextVar("sw_request_policy", default=None)
+
+
+@contextmanager
+def policy_scope(policy: AddressPolicy | None) -> Iterator[None]:
+    """Connections made (or taken from the pool) inside the block, on this thread, are
+    checked against ``policy`` instead of the fetcher's default (None: no change)."""
+    if policy is None:
+        yield
+        return
+    token = _REQUEST_POLICY.set(policy)
+    try:
+        yield
+    finally:
+        _REQUEST_POLICY.reset(token)
+
+
+def scoped_policy() -> AddressPolicy | None:
+    """The policy set by the innermost :func:`policy_scope` of this thread, if any."""
+    return _REQUEST_POLICY.get()
+
+
+def _policy_for(holder: PolicyHolder | None) -> AddressPolicy | None:
+    scoped = _REQUEST_POLICY.get()
+    if scoped is not None:
+        return scoped
+    return holder.policy if holder is not None else None
+
+
 class TimedConnection:
     """Mixin: times DNS, TCP connect and TLS of urllib3 connections (see module doc)."""
 
     registry: weakref.WeakSet[Any] | None = None  # set per adapter (dynamic subclass)
+    holder: PolicyHolder | None = None  # set per adapter (dynamic subclass)
 
     # attributes of urllib3.connection.HTTPConnection used below
     host: str
@@ -72,6 +134,10 @@ class TimedConnection:
             raise NameResolutionError(self.host, self, e) from e  # type: ignore[arg-type]
         t1 = time.perf_counter()
         self._sw_dns_ms = (t1 - t0) * 1000.0
+        policy = _policy_for(type(self).holder)
+        if policy is not None:  # before any connect: every resolved address is checked
+            ok = set(policy.permitted(host, [str(sa[0]) for *_, sa in infos]))
+            infos = [i for i in infos if str(i[4][0]) in ok]
         err: OSError | None = None
         for af, socktype, proto, _canon, sa in infos:
             sock = None
@@ -86,6 +152,7 @@ class TimedConnection:
                     sock.bind(self.source_address)
                 sock.connect(sa)
                 self._sw_connect_ms = (time.perf_counter() - t1) * 1000.0
+                self._sw_peer = str(sa[0])  # checked again when reused from the pool
                 return sock
             except OSError as e:
                 err = e
@@ -140,21 +207,51 @@ class TimedHTTPSConnection(TimedConnection, HTTPSConnection):
     """HTTPS connection with set-up timing (TLS = connect() total - DNS - TCP)."""
 
 
+class GuardedPool:
+    """Mixin for connection pools: a pooled connection whose peer the current policy no
+    longer permits is closed before use (it then reconnects through ``_new_conn``)."""
+
+    holder: PolicyHolder | None = None  # set per adapter (dynamic subclass)
+    host: str
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        policy = _policy_for(type(self).holder)
+        peer = getattr(conn, "_sw_peer", None)
+        if policy is not None and peer is not None and getattr(conn, "sock", None) is not None:
+            try:
+                policy.permitted(self.host.strip("[]"), [peer])
+            except AddressRefused:
+                conn.close()
+                conn._sw_peer = None
+        return conn
+
+
 class TimedAdapter(HTTPAdapter):
-    """HTTPAdapter whose pools use timed connections; annotates responses.
+    """HTTPAdapter whose pools use timed, policy-checked connections; annotates responses.
 
     Each response gets ``sw_timing`` (:class:`ConnTiming` or None) and
     ``sw_reused`` (bool) attributes.
     """
 
-    def __init__(self, registry: weakref.WeakSet[Any], **kw: Any) -> None:
+    def __init__(
+        self, registry: weakref.WeakSet[Any], holder: PolicyHolder | None = None, **kw: Any
+    ) -> None:
         self._registry = registry
-        attrs = {"registry": registry}
+        attrs = {"registry": registry, "holder": holder}
         http_conn = type("SwHTTPConnection", (TimedHTTPConnection,), attrs)
         https_conn = type("SwHTTPSConnection", (TimedHTTPSConnection,), attrs)
         self._pool_classes = {
-            "http": type("SwHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-            "https": type("SwHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+            "http": type(
+                "SwHTTPPool",
+                (GuardedPool, HTTPConnectionPool),
+                {"ConnectionCls": http_conn, "holder": holder},
+            ),
+            "https": type(
+                "SwHTTPSPool",
+                (GuardedPool, HTTPSConnectionPool),
+                {"ConnectionCls": https_conn, "holder": holder},
+            ),
         }
         super().__init__(**kw)
 
@@ -182,3 +279,11 @@ def abort_connection_of(resp: Any) -> None:
     conn = getattr(getattr(resp, "raw", None), "connection", None)
     if isinstance(conn, TimedConnection):
         conn.abort()
+
+
+def policy_adapter(policy: AddressPolicy) -> TimedAdapter:
+    """An adapter whose connections are checked against ``policy`` (for a plain
+    ``requests.Session``, e.g. preflight's)."""
+    holder = PolicyHolder()
+    holder.policy = policy
+    return TimedAdapter(weakref.WeakSet(), holder, max_retries=0)

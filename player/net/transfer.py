@@ -4,6 +4,12 @@ A :class:`Transfer` is opened by :meth:`player.net.fetch.Fetcher.open`; :meth:`T
 yields body bytes as they arrive (``read1``: never waits to fill a buffer) and, when the
 body is cut or times out mid-transfer, resumes with a ``Range`` request from the first
 missing byte (a ``Resumed`` event), so the consumer never sees a byte twice.
+
+Bounded memory: a playlist body (a transfer whose fetch kind is ``PLAYLIST``, also when the
+entry URL turns out to be one) stops at :data:`MAX_TEXT_BYTES` with "playlist too large",
+however long the server keeps sending; :meth:`Transfer.read_all` decodes a gzip/deflate
+``Content-Encoding`` (which we never ask for) incrementally and stops at the same cap, so a
+compression bomb never expands in memory.
 """
 
 from __future__ import annotations
@@ -12,16 +18,19 @@ import http.client
 import logging
 import re
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import requests
 import urllib3
 
-from player.core.model import Fetch
+from player.core.model import Fetch, FetchKind
+from player.core.redact import loggable
 from player.net.errors import describe
 from player.net.events import Resumed
 from player.net.timing import abort_connection_of
+from player.net.url_policy import AddressPolicy
 
 if TYPE_CHECKING:
     from player.net.fetch import Fetcher
@@ -31,7 +40,13 @@ __all__ = ["FetchAborted", "FetchFailed", "Transfer", "parse_content_range"]
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 16 * 1024  # max bytes per read1() (and per write to the player)
-MAX_TEXT_BYTES = 8 * 1024 * 1024  # playlists / manifests
+#: Playlists / manifests, raw and decoded. The largest real playlists (a day of 2 s
+#: segments with long signed URIs, big DASH MPDs) are around 2-4 MB; the parser's own
+#: limit (player.net.manifests.MAX_PLAYLIST_CHARS) is the same.
+MAX_TEXT_BYTES = 8 * 1024 * 1024
+MIB = 1024 * 1024
+#: Content-Encoding values read_all decodes (wbits for zlib: 32+ = gzip or zlib header)
+_DECODERS = {"gzip": 32 + zlib.MAX_WBITS, "x-gzip": 32 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 _RANGE_RE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.I)
 
@@ -41,7 +56,8 @@ class FetchAborted(Exception):
 
 
 class FetchFailed(Exception):
-    """A request failed after all retries (network error or retryable status)."""
+    """A request failed: after all retries (network error or retryable status), or for
+    good (a refused address or redirect, a playlist too large, any other error)."""
 
     def __init__(self, url: str, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
@@ -49,6 +65,7 @@ class FetchFailed(Exception):
         self.reason = reason
         self.status = status
         self.fetch: Fetch | None = None  # the failed record, when raised by Fetcher.open
+        self.retries: int | None = None  # retries made before it failed (Fetcher.open)
 
 
 def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
@@ -82,6 +99,7 @@ class Transfer:
         range_end: int | None,
     ) -> None:
         self._fetcher = fetcher
+        self.policy: AddressPolicy | None = None  # the request's address policy (Fetcher.open)
         self.url = url
         self.method = method
         self._resp: requests.Response | None = resp
@@ -143,6 +161,8 @@ class Transfer:
         if self.method == "HEAD" or self._resp is None:
             return
         expected = self.content_length
+        if expected is not None and expected > self._limit():
+            raise FetchFailed(self.url, too_large(self._limit()))
         resumes = 0
         while True:
             if expected is not None and self.received >= expected:
@@ -166,6 +186,8 @@ class Transfer:
             if self._fetcher.stopping or self._cancelled:
                 raise FetchAborted(self.url)
             if data:
+                if self.received + len(data) > self._limit():
+                    raise FetchFailed(self.url, too_large(self._limit()))
                 now = time.monotonic()
                 if self._first_byte_at is None:
                     self._first_byte_at = now
@@ -200,8 +222,10 @@ class Transfer:
         headers["Range"] = f"bytes={at}-{end}"
         if self._validator and self._validator_is_strong:
             headers["If-Range"] = self._validator
-        log.info("resuming %s at byte %d (%s)", self.url, at, reason)
-        resp, _t0, retries = self._fetcher._request_with_retries(self.url, "GET", headers)
+        log.info("resuming %s at byte %d (%s)", loggable(self.url), at, reason)
+        resp, _t0, retries = self._fetcher._request_with_retries(
+            self.url, "GET", headers, self.policy
+        )
         self.fetch.retries += retries
         self._resp = resp
         skip = 0
@@ -239,15 +263,38 @@ class Transfer:
         self._cancelled = True
         abort_connection_of(self._resp)
 
+    def _limit(self) -> int | float:
+        """The most body bytes this transfer may read (playlists only are bounded: media
+        bodies are streamed to VLC, never kept)."""
+        return MAX_TEXT_BYTES if self.fetch.kind is FetchKind.PLAYLIST else float("inf")
+
     def read_all(self, limit: int = MAX_TEXT_BYTES) -> bytes:
-        """The whole body (for playlists); FetchFailed beyond ``limit`` bytes."""
+        """The whole (decoded) body, for playlists; FetchFailed beyond ``limit`` bytes,
+        raw or decoded (see module doc)."""
+        encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
+        wbits = _DECODERS.get(encoding)
+        decoder = zlib.decompressobj(wbits) if wbits is not None else None
         parts: list[bytes] = []
         n = 0
-        for c in self.chunks():
-            n += len(c)
-            if n > limit:
-                raise FetchFailed(self.url, f"body larger than {limit} bytes")
-            parts.append(c)
+        try:
+            for c in self.chunks():
+                while c:
+                    if decoder is None:
+                        out, c = c, b""
+                    else:  # never more than the cap (+1 to notice it) out of one chunk
+                        out = decoder.decompress(c, limit - n + 1)
+                        c = decoder.unconsumed_tail
+                    n += len(out)
+                    if n > limit:
+                        raise FetchFailed(self.url, too_large(limit))
+                    parts.append(out)
+            if decoder is not None:
+                out = decoder.flush()  # input is all consumed: at most zlib's window left
+                if n + len(out) > limit:
+                    raise FetchFailed(self.url, too_large(limit))
+                parts.append(out)
+        except zlib.error as e:
+            raise FetchFailed(self.url, f"bad {encoding} body: {e}") from e
         return b"".join(parts)
 
     # --- finishing ----------------------------------------------------------------------
@@ -292,6 +339,11 @@ class Transfer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def too_large(limit: float) -> str:
+    """The reason for a playlist over the cap."""
+    return f"playlist too large (more than {limit / MIB:g} MB)"
 
 
 def _int_header(v: str | None) -> int | None:

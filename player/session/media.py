@@ -5,24 +5,43 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from player.core import buffer_health as bh
 from player.core.model import Fetch
+from player.core.redact import looks_like_token
 
 if TYPE_CHECKING:
     from player.net.gateway import Rendition
 
 URL_SCHEMES = ("http", "https", "rtsp", "rtmp", "mms", "udp", "file")
+STREAM_TITLE = "Stream"  # a URL with neither a usable file name nor a host
 NOTES_KEPT = 20  # stream notes kept for the report (the stats panel shows the last)
 
 
 def title_for(source: str) -> str:
-    parsed = urlparse(source)
-    if parsed.scheme in ("http", "https", "file"):
-        name = Path(unquote(parsed.path)).name
-        return name or parsed.netloc or source
-    return Path(source).name or source
+    """THE rule for what a source is called on screen (window title, status bar, queue rows,
+    the desktop's track title): a URL's file name, or, when it has none or its name is a
+    token, its host name and port. Never a URL's ``user:password@``, query or fragment
+    (the host comes from ``hostname``, not ``netloc``). A local path gives its file name."""
+    if "://" not in source:
+        return Path(source).name or source
+    rest = source.split("://", 1)[1]
+    try:
+        parts = urlsplit(source)
+        host, port = parts.hostname or "", parts.port
+        path = parts.path
+    except ValueError:  # malformed (bad port, bad IPv6 brackets): no host part is shown
+        host, port = "", None
+        path = "/" + rest.split("/", 1)[1] if "/" in rest else ""
+        path = path.split("?", 1)[0].split("#", 1)[0]
+    name = Path(unquote(path)).name
+    if name and not looks_like_token(name):
+        return name
+    if not host:
+        return name or STREAM_TITLE
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"
 
 
 def is_url(source: str) -> bool:

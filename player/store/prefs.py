@@ -18,6 +18,8 @@ from pathlib import Path
 
 import platformdirs
 
+from player.core.redact import safe_url
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "stallwatch"
@@ -65,8 +67,17 @@ class Prefs:
     rendition: str = "auto"  # "auto" or a pinned rendition's label (e.g. "720p")
     network_caching_ms: int = 1500  # libVLC network cache (as DEFAULT_ARGS); applied on the next open
     first_run_done: bool = False  # the first-run explanation of the probes was shown
+    # One player: a second launch hands its files to the running one (player/ui/desktop).
+    # On by default: two players on one link share its bandwidth and skew each other's
+    # stall diagnosis, and the media keys can only drive one of them.
+    single_instance: bool = True
 
     def add_recent(self, source: str) -> None:
+        """Put ``source`` first. A URL is kept without its user:password, token-like path
+        parts and credential/signature query parameters (core.redact.safe_url): reopening
+        it then works for plain URLs; a signed or password-protected one needs its
+        credentials typed again (the origin answers 401/403 without them)."""
+        source = safe_url(source, keep_query=True)
         self.recent = [source] + [r for r in self.recent if r != source]
         del self.recent[RECENT_MAX:]
 
@@ -94,7 +105,9 @@ class PrefsStore:
         for key, value in raw.items() if isinstance(raw, dict) else ():
             if key in known and isinstance(value, type(getattr(prefs, key))):
                 setattr(prefs, key, value)
-        prefs.recent = [r for r in prefs.recent if isinstance(r, str)][:RECENT_MAX]
+        # a file written before recent URLs were redacted is cleaned as it is read
+        recent = [safe_url(r, keep_query=True) for r in prefs.recent if isinstance(r, str)]
+        prefs.recent = list(dict.fromkeys(recent))[:RECENT_MAX]
         return prefs
 
     def save(self) -> None:

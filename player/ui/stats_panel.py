@@ -33,7 +33,18 @@ PANEL_MAX_WIDTH = 620  # the downloads table has ten narrow columns
 STALL_COLOUR = "#ef5350"
 SWITCH_COLOUR = "#ffd54f"
 HOP_COLUMNS = ("Hop", "Name", "Network", "Part", "Quiet", "Loaded")
-FETCH_COLUMNS = ("Segment", "DNS", "Connect", "TLS", "1st byte", "Download", "Media", "Retries", "Resumes", "Status")
+FETCH_COLUMNS = (
+    "Segment",
+    "DNS",
+    "Connect",
+    "TLS",
+    "1st byte",
+    "Download",
+    "Media",
+    "Retries",
+    "Resumes",
+    "Status",
+)
 TABLE_ROW_HEIGHT = 20
 
 pg.setConfigOptions(antialias=True, background="#111418", foreground="#c8ccd4")
@@ -65,7 +76,9 @@ class StatsPanel(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Statistics", parent)
         self.setObjectName("stats")
-        self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setAllowedAreas(
+            Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+        )
         body = QWidget()
         outer = QVBoxLayout(body)
         form = QFormLayout()
@@ -131,7 +144,9 @@ class StatsPanel(QDockWidget):
         v["throughput"].setText(fmt_bitrate(s.throughput_bps))
         v["buffer"].setText(fmt_value(s.buffer_ahead_s, "s"))
         v["host"].setText(s.host or NO_VALUE)
-        reuse = NO_VALUE if s.connection_reused is None else "reused" if s.connection_reused else "new"
+        reuse = (
+            NO_VALUE if s.connection_reused is None else "reused" if s.connection_reused else "new"
+        )
         v["reuse"].setText(reuse)
         v["ttfb"].setText(fmt_value(s.ttfb_ms, "ms", 0))
         v["frames"].setText(f"{s.frames_displayed} / {s.frames_dropped}")
@@ -141,11 +156,15 @@ class StatsPanel(QDockWidget):
         if s.history:
             now = s.history[-1][0]
             xs = [t - now for t, *_ in s.history]
-            self.plots["buffer"].setData(xs, [b if b is not None else float("nan") for _, b, _, _ in s.history])
+            self.plots["buffer"].setData(
+                xs, [b if b is not None else float("nan") for _, b, _, _ in s.history]
+            )
             self.plots["throughput"].setData(
                 xs, [x / 1e6 if x is not None else float("nan") for _, _, x, _ in s.history]
             )
-            self.plots["bitrate"].setData(xs, [x / 1e6 if x is not None else float("nan") for _, _, _, x in s.history])
+            self.plots["bitrate"].setData(
+                xs, [x / 1e6 if x is not None else float("nan") for _, _, _, x in s.history]
+            )
 
         v["codecs"].setText(", ".join(f"{kind} {fourcc}" for kind, fourcc in s.codecs) or NO_VALUE)
         player = NO_VALUE if s.cpu_player_pct is None else f"{s.cpu_player_pct:.0f} %"
@@ -154,7 +173,10 @@ class StatsPanel(QDockWidget):
         v["verdict"].setText(s.verdict or "no stall so far")
         v["confidence"].setText(s.confidence or NO_VALUE)
         self._show_marks(s)
-        _fill(self.hop_table, [(str(h.hop), h.name, h.network, h.part, h.idle, h.loaded) for h in s.hops])
+        _fill(
+            self.hop_table,
+            [(str(h.hop), h.name, h.network, h.part, h.idle, h.loaded) for h in s.hops],
+        )
         self._show_rtt_bars(s.hops)
         _fill(
             self.fetch_table,
@@ -182,11 +204,13 @@ class StatsPanel(QDockWidget):
             self.markers[key] = []
             if now is None:
                 continue
-            for at, colour, style in [(t, STALL_COLOUR, Qt.PenStyle.SolidLine) for t in s.stall_marks] + [
-                (t, SWITCH_COLOUR, Qt.PenStyle.DashLine) for t in s.switch_marks
-            ]:
+            for at, colour, style in [
+                (t, STALL_COLOUR, Qt.PenStyle.SolidLine) for t in s.stall_marks
+            ] + [(t, SWITCH_COLOUR, Qt.PenStyle.DashLine) for t in s.switch_marks]:
                 if -GRAPH_WINDOW_S <= at - now <= 0:
-                    line = pg.InfiniteLine(pos=at - now, angle=90, pen=pg.mkPen(colour, width=1.5, style=style))
+                    line = pg.InfiniteLine(
+                        pos=at - now, angle=90, pen=pg.mkPen(colour, width=1.5, style=style)
+                    )
                     widget.addItem(line)
                     self.markers[key].append(line)
 
@@ -199,9 +223,15 @@ class StatsPanel(QDockWidget):
         if xs:  # one slot per hop, however few: a lone bar must not fill the chart
             self.rtt_plot.setXRange(min(xs) - 0.6, max(xs) + 0.6, padding=0)
         for offset, attr, colour in ((-0.2, "idle_ms", "#4fc3f7"), (0.2, "loaded_ms", "#ef5350")):
-            pts = [(x + offset, getattr(h, attr)) for x, h in zip(xs, hops, strict=True) if getattr(h, attr) is not None]
+            pts = [
+                (x + offset, getattr(h, attr))
+                for x, h in zip(xs, hops, strict=True)
+                if getattr(h, attr) is not None
+            ]
             if pts:
-                bar = pg.BarGraphItem(x=[p[0] for p in pts], height=[p[1] for p in pts], width=0.38, brush=colour)
+                bar = pg.BarGraphItem(
+                    x=[p[0] for p in pts], height=[p[1] for p in pts], width=0.38, brush=colour
+                )
                 self.rtt_plot.addItem(bar)
                 self.rtt_bars.append(bar)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from player.net.preflight import preflight, sniff
+from tests.support.hostile import HostileOrigin
 from tests.support.origin import OriginServer, make_self_signed_cert, server_ssl_context
 
 MPD = '<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"></MPD>\n'
@@ -95,3 +96,22 @@ def test_sniff_signatures() -> None:
     assert sniff(bytes(ts), "", "x")[0] == "progressive"
     assert sniff(b"Go away", "text/plain", "x")[1] is not None
     assert sniff(b"#EXTM3U\n", "text/plain", "x") == ("hls", None)
+
+
+def test_redirects_are_checked_like_the_fetchers(tmp_path: Path) -> None:
+    """Preflight follows redirects with the Fetcher's loop: https never goes to http, and
+    a malformed or non-http Location is refused without any request to it."""
+    cert, key = make_self_signed_cert(tmp_path / "certs")
+    with HostileOrigin() as plain, HostileOrigin(ssl_context=server_ssl_context(cert, key)) as tls:
+        plain.route("/clip.mp4", headers={"Content-Type": "video/mp4"}, body=b"\x00" * 64)
+        tls.route("/down", status=302, headers={"Location": plain.url("clip.mp4")})
+        tls.route("/file", status=302, headers={"Location": "file:///etc/passwd"})
+        tls.route("/up", status=301, headers={"Location": "/clip.mp4"})
+        tls.route("/clip.mp4", headers={"Content-Type": "video/mp4"}, body=b"\x00" * 64)
+        down = preflight(tls.url("down"), timeout=5, verify=str(cert))
+        assert not down.ok and "https to unencrypted http" in down.message
+        bad = preflight(tls.url("file"), timeout=5, verify=str(cert))
+        assert not bad.ok and "redirected to a file address" in bad.message
+        up = preflight(tls.url("up"), timeout=5, verify=str(cert))
+        assert up.ok and up.kind == "progressive" and up.final_url == tls.url("clip.mp4")
+        assert not plain.seen("/clip.mp4")

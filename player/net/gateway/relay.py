@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from player.core.model import Fetch, FetchKind
+from player.core.redact import loggable
 from player.core.wording.errors import http_reason
 from player.net.errors import describe
 from player.net.events import FetchRecorded, SegmentMissing, UpstreamError
@@ -25,7 +26,9 @@ from player.net.fetch import Fetcher
 from player.net.gateway.ledger import Delivery, DeliveryLedger, MediaRun
 from player.net.gateway.routes import ext
 from player.net.gateway.server import ClientGone, Handler
+from player.net.timing import scoped_policy
 from player.net.transfer import FetchAborted, FetchFailed, Transfer
+from player.net.url_policy import AddressPolicy
 
 __all__ = ["CONTENT_TYPES", "Relay", "parse_range"]
 
@@ -86,17 +89,41 @@ class Relay:
 
     # --- upstream -----------------------------------------------------------------------
     def open(
-        self, url: str, kind: FetchKind, key: int | None = None, **kw: Any
+        self,
+        url: str,
+        kind: FetchKind,
+        key: int | None = None,
+        *,
+        policy: AddressPolicy | None = None,
+        **kw: Any,
     ) -> tuple[Transfer | None, str]:
         """Open an upstream request: ``(transfer, "")``, or ``(None, reason)`` after
-        recording the failed fetch and emitting :class:`UpstreamError`."""
+        recording the failed fetch and emitting :class:`UpstreamError`. Every failure of
+        the request (whatever it raised) takes this path; only a stopping gateway raises.
+
+        The request is checked against ``policy``, else the session's (the
+        :func:`~player.net.timing.policy_scope` :meth:`Routes.dispatch` set); with neither,
+        it is refused rather than fetched unrestricted."""
+        policy = policy or scoped_policy() or self.fetcher.policy
+        if policy is None:
+            log.error("upstream request outside any session's address policy: refused")
+            reason = "refused to fetch: no session address policy"
+            self.emit(UpstreamError(url, None, reason))
+            return None, reason
         try:
-            tr = self.fetcher.open(url, kind, **kw)
+            tr = self.fetcher.open(url, kind, policy=policy, **kw)
+        except FetchAborted:
+            raise
         except FetchFailed as e:
             if e.fetch is not None:
                 self.record(e.fetch)
             self.emit(UpstreamError(url, e.status, e.reason))
             return None, e.reason
+        except Exception as e:  # Fetcher.open turns failures into FetchFailed: a bug
+            log.error("upstream request failed unexpectedly: %s", describe(e))
+            reason = describe(e)
+            self.emit(UpstreamError(url, None, reason))
+            return None, reason
         if self.ledger.attach(key, tr):
             tr.cancel()  # VLC hung up while the request was being sent
         return tr, ""
@@ -116,15 +143,16 @@ class Relay:
                 self.emit(UpstreamError(url, tr.status, reason))
                 return None, reason
             body = tr.read_all()
-        except FetchFailed as e:
-            tr.close(error=e.reason)
-            self.record(tr.fetch)
-            self.emit(UpstreamError(url, None, e.reason))
-            return None, e.reason
-        except BaseException as e:
-            tr.close(error=describe(e))
+        except FetchAborted:
+            tr.close(error="gateway stopped")
             self.record(tr.fetch)
             raise
+        except Exception as e:  # FetchFailed, or anything else reading the body
+            reason = e.reason if isinstance(e, FetchFailed) else describe(e)
+            tr.close(error=reason)
+            self.record(tr.fetch)
+            self.emit(UpstreamError(url, None, reason))
+            return None, reason
         tr.close()
         self.record(tr.fetch)
         return body.decode("utf-8", errors="replace"), tr.final_url
@@ -190,6 +218,10 @@ class Relay:
             error = e.reason
             h.close_connection = True
             return e.reason
+        except Exception as e:  # anything else while reading upstream: the same
+            error = describe(e)
+            h.close_connection = True
+            return error
         finally:
             self.finish(tr, error=error)
 
@@ -254,7 +286,7 @@ class Relay:
                     return False
                 continue
             if i > 0:
-                log.info("segment %s served from a substitute rendition: %s", seq, url)
+                log.info("segment %s served from a substitute rendition: %s", seq, loggable(url))
             ctype = tr.headers.get("Content-Type") or CONTENT_TYPES.get(
                 ext(url), "application/octet-stream"
             )

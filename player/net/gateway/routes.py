@@ -12,7 +12,15 @@ The secret (:func:`secrets.token_urlsafe`) is unguessable and per run; the sessi
 changes with every :meth:`Routes.new_session`, so an old session's URLs are 403. Upstream
 URLs are reachable only when the user opened them or a playlist of this session named them
 (the allowlist), so the gateway is not an open proxy. Neither the secret nor a session id
-is ever written to a log line (:meth:`Routes.redact`).
+is ever written to a log line (:meth:`Routes.redact`, tracebacks included).
+
+The allowlist is bounded: after a live media playlist is refreshed, segments it no longer
+lists (older than :data:`LIVE_KEEP_SEGMENTS` before its window) are dropped
+(:meth:`Routes.prune_live`), and beyond :data:`MAX_ALLOWED` entries the oldest segment
+entries go. Each session also carries its :class:`~player.net.url_policy.AddressPolicy`
+(the address classes of the URL the viewer opened); :meth:`Routes.dispatch` serves each
+request inside that session's :func:`~player.net.timing.policy_scope`, so a request of an
+old session still running when the next opens stays under its own session's policy.
 """
 
 from __future__ import annotations
@@ -23,19 +31,33 @@ import logging
 import re
 import secrets
 import threading
+import traceback
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from player.core.redact import loggable
 from player.net.gateway.ledger import MediaRun
 from player.net.gateway.model import Mode
 from player.net.gateway.planner import HlsPlan
 from player.net.gateway.server import ClientGone, Handler
-from player.net.manifests import UriRole
+from player.net.manifests import MediaPlaylist, UriRole
+from player.net.timing import policy_scope
 from player.net.transfer import FetchAborted
+from player.net.url_policy import AddressPolicy
 
-__all__ = ["Allowed", "EntryAnswers", "MediaAnswers", "Routes", "Session", "b64", "ext", "name_for", "unb64"]
+__all__ = [
+    "Allowed",
+    "EntryAnswers",
+    "MediaAnswers",
+    "Routes",
+    "Session",
+    "b64",
+    "ext",
+    "name_for",
+    "unb64",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +65,15 @@ SECRET_BYTES = 24  # 32 characters: unguessable for anything that can reach loop
 SID_BYTES = 9  # 12 characters: tells this session's URLs from an older one's
 MAX_NAME_CHARS = 64  # of the cosmetic last path component
 REDACTED = "…"
+#: Allowlist entries per session (~300 bytes each: at most ~90 MB). Virtual mode names
+#: every rendition's segments up front but re-allows each one VLC asks for; rewrite mode
+#: names those of the playlists VLC fetched (a 24 h VOD of 2 s segments is 43 200 per
+#: rendition). The bound stops a hostile live playlist that renames every segment.
+MAX_ALLOWED = 300_000
+#: Segments kept on the allowlist behind a refreshed live window: VLC may still be
+#: fetching one the origin just dropped from the playlist.
+LIVE_KEEP_SEGMENTS = 6
+_PRUNABLE = (UriRole.SEGMENT, UriRole.PART)
 _NAME_RE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -96,6 +127,11 @@ class Session:
     allowed: dict[str, Allowed] = field(default_factory=dict)
     plan: HlsPlan = field(default_factory=HlsPlan)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    policy: AddressPolicy | None = None  # set by new_session: the opened URL's classes
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = AddressPolicy(self.url)
 
 
 class EntryAnswers(Protocol):
@@ -151,8 +187,43 @@ class Routes:
         with sess.lock:
             entry = sess.allowed.get(url)
             if entry is None or role in (UriRole.VARIANT, UriRole.SEGMENT):
+                sess.allowed.pop(url, None)  # re-inserted: the newest entry
                 sess.allowed[url] = Allowed(url, role, **meta)
+                if len(sess.allowed) > MAX_ALLOWED:
+                    self._evict(sess)
         return f"{self._base_url()}/{sess.sid}/r/{b64(url)}/{name_for(url)}"
+
+    @staticmethod
+    def _evict(sess: Session) -> None:
+        """Drop the oldest segment entries until the allowlist is back under its bound."""
+        excess = len(sess.allowed) - MAX_ALLOWED + MAX_ALLOWED // 10  # not again at once
+        old = [u for u, a in sess.allowed.items() if a.role in _PRUNABLE][:excess]
+        for u in old:
+            del sess.allowed[u]
+        log.info(
+            "gateway: allowlist over %d entries; dropped %d old segments", MAX_ALLOWED, len(old)
+        )
+
+    def prune_live(self, sess: Session, rendition: int | None, mp: MediaPlaylist) -> int:
+        """After a refresh of a live media playlist: drop rendition ``rendition``'s segment
+        entries the playlist no longer lists and that are more than LIVE_KEEP_SEGMENTS
+        before its window (or have no sequence number). Returns how many went."""
+        if not mp.is_live or not mp.segments:
+            return 0
+        listed = {seg.uri for seg in mp.segments}
+        floor = mp.segments[0].seq - LIVE_KEEP_SEGMENTS
+        with sess.lock:
+            gone = [
+                u
+                for u, a in sess.allowed.items()
+                if a.role in _PRUNABLE
+                and a.rendition == rendition
+                and u not in listed
+                and (a.seq is None or a.seq < floor)
+            ]
+            for u in gone:
+                del sess.allowed[u]
+        return len(gone)
 
     def redact(self, text: str) -> str:
         """``text`` without the secret and any session id (for log lines)."""
@@ -161,9 +232,7 @@ class Routes:
         return text
 
     # --- dispatch -----------------------------------------------------------------------
-    def dispatch(
-        self, h: Handler, head: bool, entry: EntryAnswers, media: MediaAnswers
-    ) -> None:
+    def dispatch(self, h: Handler, head: bool, entry: EntryAnswers, media: MediaAnswers) -> None:
         """Check the secret and session id of ``h.path``; hand it to the right handler."""
         path = urllib.parse.urlsplit(h.path).path
         parts = path.split("/")
@@ -176,6 +245,19 @@ class Routes:
         if sess is None or not hmac.compare_digest(parts[2].encode(), sess.sid.encode()):
             h.send_simple(403, "forbidden: not the current session\n", head)
             return
+        with policy_scope(sess.policy):  # every fetch for this request: its session's policy
+            self._serve(h, head, entry, media, sess, parts, path)
+
+    def _serve(
+        self,
+        h: Handler,
+        head: bool,
+        entry: EntryAnswers,
+        media: MediaAnswers,
+        sess: Session,
+        parts: list[str],
+        path: str,
+    ) -> None:
         verb = parts[3]
         try:
             if verb == "open":
@@ -184,7 +266,7 @@ class Routes:
                 url = unb64(parts[4])
                 allowed = sess.allowed.get(url) if url else None
                 if allowed is None:
-                    log.warning("gateway: refused unnamed URL %s", (url or parts[4])[:120])
+                    log.warning("gateway: refused unnamed URL %s", loggable(url or "?")[:120])
                     h.send_simple(403, "forbidden: URL not named by this session\n", head)
                     return
                 media.serve_allowed(h, sess, allowed, head)
@@ -205,8 +287,10 @@ class Routes:
             h.close_connection = True
         except FetchAborted:
             h.close_connection = True
-        except Exception:
-            log.exception("gateway: error serving %s", self.redact(path)[:80])
+        except Exception as e:
+            # the traceback is redacted too: an exception's text may quote a gateway URL
+            tb = self.redact("".join(traceback.format_exception(e)))
+            log.error("gateway: error serving %s\n%s", self.redact(path)[:80], tb)
             h.close_connection = True
             try:
                 h.send_simple(500, "gateway error\n", head)
