@@ -7,6 +7,7 @@ a body that starts with ``#EXTM3U`` is HLS whatever the server calls it.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 #: Content-Type fragments of HLS playlists (application/vnd.apple.mpegurl,
@@ -20,6 +21,10 @@ SNIFF_CHARS = 4096
 
 ManifestKind = Literal["hls", "dash"]
 
+_MPD_ROOT_RE = re.compile(
+    r"(?:\s*(?:<\?[^>]*\?>|<!--.*?-->))*\s*<(?:[A-Za-z_][\w.-]*:)?MPD[\s>/]", re.DOTALL
+)
+
 
 def strip_bom(text: str) -> str:
     """``text`` without a leading byte-order mark and whitespace."""
@@ -32,9 +37,9 @@ def is_hls_text(text: str) -> bool:
 
 
 def is_dash_text(text: str) -> bool:
-    """True when ``text`` looks like a DASH MPD (XML with an ``<MPD`` root)."""
-    head = strip_bom(text)[:SNIFF_CHARS]
-    return "<MPD" in head and (head.startswith("<?xml") or head.startswith("<MPD"))
+    """True when ``text`` looks like a DASH MPD: an ``MPD`` root element (namespace prefix
+    allowed) after an optional XML declaration, comments and processing instructions."""
+    return _MPD_ROOT_RE.match(strip_bom(text)[:SNIFF_CHARS]) is not None
 
 
 def is_master_text(text: str) -> bool:

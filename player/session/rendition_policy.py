@@ -93,8 +93,11 @@ class RenditionPolicy:
 
     # -- the gateway's threads ----------------------------------------------------------
     def add_fetch(self, gen: int, fetch: Fetch) -> None:
-        """A segment download of open ``gen`` finished: a throughput sample for ABR."""
-        if fetch.kind is not FetchKind.SEGMENT:
+        """A video segment download of open ``gen`` finished: a throughput sample for ABR.
+
+        Segments without a rendition bitrate (an audio group's, a lone media playlist's)
+        are skipped: audio segments are small, so their rate would understate the path."""
+        if fetch.kind is not FetchKind.SEGMENT or not fetch.rendition_bitrate_bps:
             return
         with self._lock:
             if gen == self._gen and self._abr is not None:

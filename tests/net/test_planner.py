@@ -92,6 +92,20 @@ def test_unaligned_renditions_are_refused_with_a_reason() -> None:
     assert aligned([]) == "no renditions"
 
 
+def test_self_initialising_renditions_may_use_byte_ranges_and_init_sections() -> None:
+    fmp4 = (
+        '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="init.mp4"\n'
+        + "".join(f"#EXTINF:2.0,\n#EXT-X-BYTERANGE:100@{i * 100}\nv.mp4\n" for i in range(6))
+        + "#EXT-X-ENDLIST\n"
+    )
+    a = parse_media(fmp4, "http://cdn.example/show/v0/index.m3u8")
+    b = parse_media(fmp4, "http://cdn.example/show/v1/index.m3u8")
+    assert "byte ranges" in (aligned([a, b]) or "")  # HLS virtual mode cannot serve them
+    assert aligned([a, b], self_init=True) is None  # DASH's self-initialising segments can
+    short = parse_media(fmp4.replace("#EXTINF:2.0,", "#EXTINF:1.0,", 1), b.url)
+    assert "duration" in (aligned([a, short], self_init=True) or "")  # timing still counts
+
+
 def test_what_in_the_master_rules_virtual_mode_out() -> None:
     master = parse_master(MASTER, BASE)
     assert virtual_blocker(master) == ""

@@ -27,9 +27,23 @@ class Source:
         return 2.0
 
 
-def fast_fetch(seq: int) -> Fetch:
+def fast_fetch(seq: int, bitrate_bps: int | None = 400_000) -> Fetch:
+    """A fast video segment (the gateway stamps video segments with their rendition's bitrate)."""
     return Fetch(url=f"s{seq}.ts", kind=FetchKind.SEGMENT, started_at=float(seq), bytes=2_500_000,
-                 transfer_ms=200.0, ttfb_ms=20.0, finished_at=seq + 0.2)  # fmt: skip
+                 transfer_ms=200.0, ttfb_ms=20.0, finished_at=seq + 0.2,
+                 rendition_bitrate_bps=bitrate_bps)  # fmt: skip
+
+
+def test_audio_segments_are_no_throughput_sample() -> None:
+    """An audio group's segments carry no rendition bitrate: they do not start or move ABR."""
+    p = RenditionPolicy()
+    p.reset(1, Source())
+    p.choose(1, 0)
+    for seq in range(6):
+        p.add_fetch(1, fast_fetch(seq, bitrate_bps=None))
+    assert p.estimate_bps is None
+    p.add_fetch(1, fast_fetch(7))
+    assert p.estimate_bps is not None and p.estimate_bps > 50e6
 
 
 def test_auto_starts_low_and_climbs_with_throughput_in_gateway_indices() -> None:

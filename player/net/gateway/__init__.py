@@ -22,8 +22,14 @@ Modes (``Gateway.mode``), decided when VLC first asks for the URL it was given:
                   VLC's own adaptive logic picks variants. ``lock_rendition`` then applies
                   to media playlists VLC fetches after the call.
 ``progressive``   a plain file; VLC's ``Range`` requests are passed through (seeking works).
-``direct``        DASH: VLC fetches the MPD and its segments itself; ``per_segment_data``
-                  is False and the UI should say per-segment data is unavailable.
+                  ``hls-virtual`` also serves DASH: the MPD becomes a one-variant HLS
+                  master with the audio set as an audio group; each video segment is
+                  served self-initialising (the chosen representation's init segment
+                  first) after an ``EXT-X-DISCONTINUITY``, so libVLC restarts its mp4
+                  demuxer and decoder at a resolution change (see ``dash``).
+``direct``        only an MPD the gateway cannot serve (no separate audio set, encrypted
+                  sets, unaligned representations): VLC fetches it itself;
+                  ``per_segment_data`` is False and the UI says why.
 
 One job per module:
 
@@ -32,6 +38,9 @@ One job per module:
 ``entry``    the entry URL: sniffing, progressive pass-through, HLS set-up, DASH
 ``media``    URLs a session named (rewrite mode) and virtual mode's playlist and segments
 ``planner``  HLS planning (pure): virtual playlist, rendition choice, substitutes
+``dash``     DASH set-up and live refresh over ``dash_objects`` (upstream MPD, index and
+             init fetches), ``dash_segments`` and ``dash_audio`` (serving), ``dash_direct``
+             (the checked hand-over to VLC); pure parts: ``dash_plan``, ``dash_state``
 ``relay``    upstream requests, bodies to VLC, the missing segment (empty ``200``)
 ``ledger``   delivery accounting for the buffer model (pure, injected clock)
 ``facade``   :class:`Gateway`, composing the above

@@ -4,19 +4,29 @@ The first request decides the session's mode from the upstream body and Content-
 (:func:`player.net.sniff.manifest_kind`): a plain file is passed through honouring VLC's
 ``Range`` (``progressive``); an HLS master becomes virtual mode when its renditions are
 aligned (VLC gets a one-variant master) and rewrite mode otherwise; a media playlist is
-rewritten; a DASH MPD is handed to VLC with an absolute ``BaseURL`` (``direct``).
+rewritten; a DASH MPD becomes virtual mode too (:mod:`player.net.gateway.dash`), and
+one the gateway cannot serve is handed to VLC with an absolute ``BaseURL`` (``direct``),
+unless it names a host the session's address policy refuses
+(:mod:`player.net.gateway.dash_direct`: VLC would fetch it without the policy).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 from typing import Any
+from xml.sax.saxutils import escape
 
 from player.core.model import FetchKind
+from player.core.wording import dash as dash_wording
 from player.core.wording.errors import http_reason
 from player.net import manifests, sniff
+from player.net.dash import MpdError
 from player.net.events import UpstreamError
+from player.net.gateway.dash import DashServer
+from player.net.gateway.dash_direct import direct_refusal
+from player.net.gateway.dash_plan import DashUnsupported
 from player.net.gateway.media import MediaHandler, Policy
 from player.net.gateway.model import Mode, PlaylistLoaded
 from player.net.gateway.planner import aligned, virtual_blocker
@@ -30,7 +40,7 @@ __all__ = ["DASH_NOTE", "EntryHandler"]
 
 log = logging.getLogger(__name__)
 
-DASH_NOTE = "DASH is played by VLC directly"
+DASH_NOTE = dash_wording.DIRECT
 
 
 class EntryHandler:
@@ -42,8 +52,14 @@ class EntryHandler:
         self.ledger = relay.ledger
         self.policy = policy
         self.media = media
+        self.dash = DashServer(routes, relay, policy)
+        media.dash = self.dash
 
     def serve_entry(self, h: Handler, sess: Session, head: bool) -> None:
+        if sess.plan.dash is not None and self.dash is not None:
+            leaf = urllib.parse.urlsplit(h.path).path.rsplit("/", 1)[-1]
+            if self.dash.serve_sub(h, sess, leaf, head):
+                return
         if sess.mode is Mode.HLS_VIRTUAL and sess.plan.master_text is not None:
             self.relay.send_text(h, sess.plan.master_text, head)
             return
@@ -90,8 +106,9 @@ class EntryHandler:
         if found is not None:
             tr.fetch.kind = FetchKind.PLAYLIST
             try:
-                rest = b"".join(it)
+                rest = b"".join(it)  # bounded: a PLAYLIST transfer stops at its cap
             except FetchFailed as e:
+                self.relay.emit(UpstreamError(sess.url, None, e.reason))
                 self.relay.finish(tr, error=e.reason)
                 h.send_simple(502, f"upstream failed: {e.reason}\n")
                 return
@@ -127,18 +144,42 @@ class EntryHandler:
 
     # --- DASH -----------------------------------------------------------------------------
     def _serve_dash(self, h: Handler, sess: Session, text: str, final_url: str) -> None:
-        """DASH reached through the entry URL: hand VLC the MPD with an absolute BaseURL."""
+        """DASH: the gateway's virtual HLS when it can (:mod:`player.net.gateway.dash`);
+        a bad MPD is a bad playlist (502); one it cannot serve goes to VLC's own DASH."""
+        try:
+            master = self.dash.setup(sess, text, final_url)
+        except MpdError as e:
+            self.relay.emit(UpstreamError(sess.url, None, f"bad playlist: {e}"))
+            h.send_simple(502, f"bad playlist: {e}\n")
+            return
+        except DashUnsupported as e:
+            refusal = direct_refusal(sess.policy, text, final_url)
+            if refusal is not None:
+                log.warning("DASH: not handed to VLC (%s): %s", e.detail, refusal)
+                reason = dash_wording.refused(refusal)
+                self.relay.emit(UpstreamError(sess.url, None, reason))
+                h.send_simple(502, reason + "\n")
+                return
+            log.info("DASH: VLC fetches the stream itself: %s", e.detail)
+            self._serve_dash_direct(h, sess, text, final_url, dash_wording.direct(str(e)))
+            return
+        self.relay.send_text(h, master, head=False)
+
+    def _serve_dash_direct(
+        self, h: Handler, sess: Session, text: str, final_url: str, note: str
+    ) -> None:
+        """Hand VLC the MPD with an absolute BaseURL (VLC fetches the segments itself)."""
         with sess.lock:
             sess.mode = Mode.DIRECT
         base = final_url.rsplit("/", 1)[0] + "/"
         if "<BaseURL" not in text:
             text = re.sub(
                 r"(<MPD\b[^>]*>)",
-                lambda m: m.group(1) + f"<BaseURL>{base}</BaseURL>",
+                lambda m: m.group(1) + f"<BaseURL>{escape(base)}</BaseURL>",
                 text,
                 count=1,
             )
-        self.relay.emit(PlaylistLoaded(Mode.DIRECT, (), False, None, DASH_NOTE))
+        self.relay.emit(PlaylistLoaded(Mode.DIRECT, (), False, None, note))
         self.relay.send_text(h, text, head=False, ctype=CONTENT_TYPES[".mpd"])
 
     # --- HLS ------------------------------------------------------------------------------
@@ -171,6 +212,7 @@ class EntryHandler:
         note = virtual_blocker(master, self.policy.virtual)
         if not note:
             playlists: list[MediaPlaylist] = []
+            total = 0  # segments so far, against manifests.MAX_VIRTUAL_SEGMENTS
             for v in master.variants:
                 body, final = self.relay.fetch_text(
                     v.uri, rendition_bitrate_bps=v.bandwidth or None
@@ -182,6 +224,10 @@ class EntryHandler:
                     playlists.append(manifests.parse_media(body, final))
                 except ManifestError as e:
                     note = f"rendition {v.index} playlist: {e}"
+                    break
+                total += len(playlists[-1].segments)
+                if total > manifests.MAX_VIRTUAL_SEGMENTS:  # stop fetching: rewrite mode
+                    note = f"more than {manifests.MAX_VIRTUAL_SEGMENTS} segments in all"
                     break
             if not note:
                 note = aligned(playlists) or ""

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from player.core.model import Fetch
 from player.net.fetch import Fetcher
-from player.net.gateway.entry import DASH_NOTE, EntryHandler
+from player.net.gateway.entry import EntryHandler
 from player.net.gateway.ledger import STARVING_AFTER_S, DeliveryLedger
 from player.net.gateway.media import MediaHandler, Policy
-from player.net.gateway.model import InFlight, Mode, PlaylistLoaded, Rendition
+from player.net.gateway.model import InFlight, Mode, Rendition
 from player.net.gateway.planner import Chooser
 from player.net.gateway.relay import Relay
 from player.net.gateway.routes import Routes, ext, name_for
@@ -116,7 +116,8 @@ class Gateway:
         """Start a new session for ``url``; return the URL to give VLC.
 
         ``kind`` is preflight's classification (``"hls"``, ``"dash"``, ``"progressive"``,
-        ``"unknown"``) or None to sniff. DASH is returned unchanged (``direct`` mode).
+        ``"unknown"``) or None to sniff. DASH goes through the gateway too (virtual mode;
+        ``direct`` only for an MPD the gateway cannot serve, see the entry module).
         The previous session's URLs stop working (403).
         """
         if not self._server.started:
@@ -130,10 +131,7 @@ class Gateway:
         if kind == "hls" and not name.lower().endswith((".m3u8", ".m3u")):
             name += ".m3u8"
         sess = self._routes.new_session(url, kind, name, self._ledger.new_run())
-        if kind == "dash":
-            sess.mode = Mode.DIRECT
-            self._emit(PlaylistLoaded(Mode.DIRECT, (), False, None, DASH_NOTE))
-            return url
+        # its address policy applies to its own requests only (Routes.dispatch's scope)
         return self._routes.entry_url(sess)
 
     @property
@@ -143,7 +141,7 @@ class Gateway:
 
     @property
     def per_segment_data(self) -> bool:
-        """False when VLC fetches the stream itself (DASH): no per-segment fetch records."""
+        """False when VLC fetches the stream itself (an MPD the gateway cannot serve)."""
         return self.mode is not Mode.DIRECT
 
     # --- renditions ---------------------------------------------------------------------

@@ -5,7 +5,8 @@ and rewritten so that its URIs go through the gateway again (``lock_rendition`` 
 variant playlist for the pinned one); a segment, init section, key or part is relayed
 (VLC's ``Range`` passed on). ``v/index.m3u8`` and ``v/SEQ`` (virtual mode): the virtual
 media playlist, and each virtual segment from the rendition the plan chooses, with
-substitutes from other renditions when it is missing.
+substitutes from other renditions when it is missing (a DASH session's segments are
+answered by :mod:`player.net.gateway.dash`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from player.core.model import FetchKind
 from player.net import manifests
@@ -40,6 +41,14 @@ class Policy:
     virtual: bool = True  # False: never virtual mode (VLC's own ABR, hls-rewrite)
 
 
+class DashAnswers(Protocol):
+    """What answers a DASH session's virtual segments (:mod:`player.net.gateway.dash`)."""
+
+    def refresh(self, sess: Session, rendition: int) -> MediaPlaylist | None: ...
+
+    def serve_video(self, h: Handler, sess: Session, seq: int, head: bool) -> None: ...
+
+
 def role_kind(role: UriRole) -> FetchKind:
     """The kind of fetch record for a URI of ``role``."""
     if role in (UriRole.SEGMENT, UriRole.PART):
@@ -57,6 +66,7 @@ class MediaHandler:
         self.relay = relay
         self.ledger = relay.ledger
         self.policy = policy
+        self.dash: DashAnswers | None = None  # DASH segments (set by the entry handler)
 
     # --- rewrite mode -------------------------------------------------------------------
     def rewrite_media(self, sess: Session, text: str, base: str, rendition: int | None) -> str:
@@ -76,6 +86,7 @@ class MediaHandler:
             )
 
         out, mp = manifests.rewrite_media(text, base, mapper)
+        self.routes.prune_live(sess, rendition, mp)  # live: forget segments gone from it
         sess.plan.update(rendition if rendition is not None else -1, mp, live_from_it=True)
         self.ledger.learn_timing(sess.run, mp.segments)
         return out
@@ -137,7 +148,11 @@ class MediaHandler:
 
     # --- virtual mode -------------------------------------------------------------------
     def refresher(self, sess: Session) -> Callable[[int], MediaPlaylist | None]:
-        """``refresh(rendition)`` for the plan: re-fetch that media playlist (live)."""
+        """``refresh(rendition)`` for the plan: re-fetch that media playlist (live; for
+        DASH the MPD, when due)."""
+        dash = self.dash
+        if sess.plan.dash is not None and dash is not None:
+            return lambda rendition: dash.refresh(sess, rendition)
         return lambda rendition: self.refresh(sess, rendition)
 
     def refresh(self, sess: Session, rendition: int) -> MediaPlaylist | None:
@@ -152,6 +167,7 @@ class MediaHandler:
             self.relay.emit(UpstreamError(v.uri, None, f"bad playlist: {e}"))
             return sess.plan.media.get(rendition)
         sess.plan.update(rendition, mp)
+        self.routes.prune_live(sess, rendition, mp)
         self.ledger.learn_timing(sess.run, mp.segments)
         return mp
 
@@ -161,12 +177,18 @@ class MediaHandler:
         if mp is None:
             h.send_simple(502, "no playlist\n", head)
             return
+        is_dash = sess.plan.dash is not None
         text = build_virtual_media(
-            mp, lambda s: self.routes.virtual_segment_url(sess, s.seq, s.uri)
+            mp,
+            lambda s: self.routes.virtual_segment_url(sess, s.seq, ".mp4" if is_dash else s.uri),
+            self_init=is_dash,
         )
         self.relay.send_text(h, text, head)
 
     def serve_virtual_segment(self, h: Handler, sess: Session, seq: int, head: bool) -> None:
+        if sess.plan.dash is not None and self.dash is not None:
+            self.dash.serve_video(h, sess, seq, head)
+            return
         plan = sess.plan
         chosen = plan.choose(seq, self.policy.locked, self.policy.chooser)
         candidates = plan.candidates(seq, chosen, self.refresher(sess))

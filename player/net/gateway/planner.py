@@ -16,6 +16,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from player.net.gateway.model import Rendition, RenditionSwitched
 from player.net.manifests import MasterPlaylist, MediaPlaylist, MediaSegment, Variant
@@ -45,22 +46,32 @@ Chooser = Callable[[int], int]
 
 
 def aligned(
-    playlists: Sequence[MediaPlaylist], tolerance_s: float = ALIGN_TOLERANCE_S
+    playlists: Sequence[MediaPlaylist],
+    tolerance_s: float = ALIGN_TOLERANCE_S,
+    *,
+    self_init: bool = False,
 ) -> str | None:
     """None when all renditions share segment timing, else the reason they do not.
 
+    ``self_init``: the virtual segments will carry their own initialisation segment and
+    are fetched by the gateway (DASH, :mod:`player.net.gateway.dash_plan`), so byte
+    ranges and initialisation sections are fine; only the timing must agree.
+
     Required for the virtual playlist: same media sequence numbers and durations, no
-    byte ranges, no encryption keys, no per-rendition initialisation sections.
+    byte ranges, no encryption keys, no per-rendition initialisation sections. (fMP4
+    renditions cannot simply be served self-initialising as DASH is: with the audio in
+    the same segments, libVLC 3.0.24 resets its clock at every ``EXT-X-DISCONTINUITY``
+    and plays 12 s in ~7.5 s, half the pictures dropped; see gateway/dash_plan.py.)
     """
     if not playlists:
         return "no renditions"
     ref = playlists[0]
     for i, p in enumerate(playlists):
-        if p.has_byteranges:
+        if p.has_byteranges and not self_init:
             return f"rendition {i} uses byte ranges"
         if p.has_keys:
             return f"rendition {i} is encrypted"
-        if p.init_uris:
+        if p.init_uris and not self_init:
             return f"rendition {i} uses initialisation sections (fMP4)"
         if p.is_live != ref.is_live:
             return "renditions disagree on live/VOD"
@@ -80,18 +91,33 @@ def aligned(
 
 
 def build_virtual_media(
-    ref: MediaPlaylist, seg_uri: Callable[[MediaSegment], str], version: int | None = 3
+    ref: MediaPlaylist,
+    seg_uri: Callable[[MediaSegment], str],
+    version: int | None = 3,
+    *,
+    self_init: bool = False,
 ) -> str:
-    """A media playlist with ``ref``'s timing whose segment URIs are ``seg_uri(segment)``."""
+    """A media playlist with ``ref``'s timing whose segment URIs are ``seg_uri(segment)``.
+
+    ``self_init``: every segment carries its own initialisation segment (fMP4 from any
+    rendition), so each one follows an ``EXT-X-DISCONTINUITY`` and libVLC restarts its
+    mp4 demuxer there (live: before every listed segment, and the discontinuity
+    sequence is the media sequence, so that refreshes agree).
+    """
     target = max(1, math.ceil(max([ref.target_duration] + [s.duration for s in ref.segments])))
+    if self_init:
+        version = max(version or 3, 6)
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{max(3, version or 3)}", f"#EXT-X-TARGETDURATION:{target}"]
     lines.append(f"#EXT-X-MEDIA-SEQUENCE:{ref.media_sequence}")
-    if ref.discontinuity_sequence:
+    every = self_init and ref.is_live
+    if every:
+        lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{ref.media_sequence}")
+    elif ref.discontinuity_sequence:
         lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{ref.discontinuity_sequence}")
     if not ref.is_live:
         lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
-    for s in ref.segments:
-        if s.discontinuity:
+    for i, s in enumerate(ref.segments):
+        if s.discontinuity or every or (self_init and i > 0):
             lines.append("#EXT-X-DISCONTINUITY")
         lines.append(f"#EXTINF:{s.duration:.6f},")
         lines.append(seg_uri(s))
@@ -135,6 +161,7 @@ class HlsPlan:
         self.master_text: str | None = None  # what VLC gets for the entry URL (virtual mode)
         self.is_live = False
         self.current: int | None = None  # rendition of the last segment served
+        self.dash: Any = None  # a DASH session's DashState (player.net.gateway.dash_state)
 
     # --- what the master and the media playlists said -----------------------------------
     def set_variants(self, variants: Sequence[Variant]) -> None:
@@ -160,17 +187,19 @@ class HlsPlan:
             if live_from_it:
                 self.is_live = mp.is_live
 
-    def go_virtual(self, playlists: Sequence[MediaPlaylist], index_uri: str) -> str:
+    def go_virtual(
+        self, playlists: Sequence[MediaPlaylist], index_uri: str, master_text: str | None = None
+    ) -> str:
         """Virtual mode with these (aligned) media playlists, one per variant; returns the
-        one-variant master VLC gets, naming ``index_uri``."""
+        one-variant master VLC gets, naming ``index_uri`` (or ``master_text`` as given)."""
         with self._lock:
             for i, mp in enumerate(playlists):
                 self.media[i] = mp
             self.is_live = playlists[0].is_live
-            top = max(self.variants, key=lambda v: v.bandwidth)
-            self.master_text = build_single_variant_master(
-                Variant(0, "", top.bandwidth), index_uri
-            )
+            if master_text is None:
+                top = max(self.variants, key=lambda v: v.bandwidth)
+                master_text = build_single_variant_master(Variant(0, "", top.bandwidth), index_uri)
+            self.master_text = master_text
             return self.master_text
 
     def duration_s(self) -> float | None:

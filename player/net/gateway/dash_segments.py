@@ -1,0 +1,87 @@
+"""Self-initialising virtual segments of a DASH session (:class:`SelfInitSegments`): the
+chosen representation's init segment followed by its media segment, substitutes tried."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from player.core.model import FetchKind
+from player.net.dash import SegmentRef
+from player.net.gateway.dash_objects import VIDEO_TYPE, InitCache, UpstreamObjects
+from player.net.gateway.media import Policy
+from player.net.gateway.routes import Session
+from player.net.gateway.server import Handler
+from player.net.manifests import MediaPlaylist, MediaSegment
+
+__all__ = ["Lookup", "Refresh", "SelfInitSegments"]
+
+#: ``lookup(rendition, listed_segment) -> (upstream segment, its init segment)`` or None.
+Lookup = Callable[[int, MediaSegment], "tuple[SegmentRef, SegmentRef | None] | None"]
+Refresh = Callable[[int], "MediaPlaylist | None"]
+
+
+class SelfInitSegments:
+    """Virtual segments that carry their own initialisation segment (fMP4): for segment
+    ``seq`` the plan chooses a rendition (the pin, else the session's chooser) and VLC gets
+    that rendition's init segment followed by its media segment; substitutes from other
+    renditions are tried when it is missing, and a segment missing everywhere is an empty
+    ``200`` (VLC skips it)."""
+
+    def __init__(self, objects: UpstreamObjects, policy: Policy) -> None:
+        self.objects = objects
+        self.relay = objects.relay
+        self.ledger = objects.relay.ledger
+        self.policy = policy
+
+    def serve(
+        self,
+        h: Handler,
+        sess: Session,
+        seq: int,
+        head: bool,
+        lookup: Lookup,
+        cache: InitCache,
+        refresh: Refresh,
+    ) -> None:
+        """Answer virtual segment ``seq``; ``lookup(rendition, listed_segment)`` gives the
+        upstream (segment, init segment) of a candidate."""
+        plan = sess.plan
+        chosen = plan.choose(seq, self.policy.locked, self.policy.chooser)
+        candidates = plan.candidates(seq, chosen, refresh)
+        if not candidates:
+            h.send_simple(404, "no such segment\n", head)
+            return
+        if head:
+            h.send_simple(200, "", True, ctype=VIDEO_TYPE)
+            return
+        self.ledger.segment_requested(sess.run, seq)
+        switched = plan.served(seq, candidates[0][0])
+        if switched is not None:
+            self.relay.emit(switched)
+        key = self.ledger.begin(FetchKind.SEGMENT, seq, client=h.connection)
+        try:
+            reasons: list[str] = []
+            for r, seg in candidates:
+                pair = lookup(r, seg)
+                if pair is None:
+                    continue
+                ref, init = pair
+                prefix = self.objects.init_bytes(cache, init, key)
+                if prefix is None:
+                    reasons.append("initialisation segment failed")
+                    continue
+                kw = {
+                    "rendition_bitrate_bps": plan.bandwidth(r),
+                    "media_sequence": seq,
+                    "media_duration_s": seg.duration,
+                }
+                done = self.objects.relay_segment(h, key, ref, prefix, VIDEO_TYPE, kw, seq, reasons)
+                if done is None:
+                    continue
+                if done:
+                    self.ledger.segment_delivered(sess.run, seq, seg.duration)
+                return
+            self.ledger.segment_delivered(sess.run, seq, None)  # VLC skips its time
+            self.objects.missing(h, seq, candidates[0][1].uri, reasons, VIDEO_TYPE)
+        finally:
+            self.ledger.end(key)
