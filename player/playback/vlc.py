@@ -17,8 +17,12 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 import vlc
+
+from player.playback.frame_step import FrameStepper
+from player.playback.tracks import TrackControl
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,9 @@ DISTINCT_TIMES_KEPT = 4096
 MAX_PADDING = 64
 # Bytes of each picture sampled for the "did the picture change" checksum.
 CHECKSUM_SAMPLE_BYTES = 64 * 1024
+# libVLC's audio output plays rates from 1/4x to 4x (time-stretched); beyond it mutes.
+MIN_RATE = 0.25
+MAX_RATE = 4.0
 DEFAULT_ARGS = (
     "--quiet",
     "--no-xlib",
@@ -280,9 +287,12 @@ class VlcPlayer:
         em = self.mp.event_manager()
         for etype in _EVENT_MAP:
             em.event_attach(etype, self._on_event)
+        self.stepper = FrameStepper(self.mp, self.frames)  # frame stepping (playback/frame_step.py)
+        em.event_attach(vlc.EventType.MediaPlayerTimeChanged, self._on_time_changed)
         self._volume = 80
         self._muted = False
         self._released = False
+        self.tracks = TrackControl(self.mp)  # audio and subtitle tracks (playback/tracks.py)
         # The viewer's network caching (ms) as a per-media option, applied on the next open;
         # None keeps DEFAULT_ARGS' value.
         self.network_caching_ms: int | None = None
@@ -304,11 +314,18 @@ class VlcPlayer:
             value = None
         self.events.put(PlayerEvent(kind, value=value, generation=self.generation))
 
+    # libVLC event thread: one tuple assignment, nothing else. libVLC 3 updates its time only a
+    # few times a second; frame stepping advances it from here to the picture on screen.
+    def _on_time_changed(self, event) -> None:  # noqa: ANN001
+        self.stepper.clock = (int(event.u.new_time), time.monotonic())
+
     # -- control ------------------------------------------------------------------
     def open(self, mrl: str, options: tuple[str, ...] = ()) -> None:
         """Load ``mrl`` (a path or URL) and start playing."""
         self.generation += 1
         self.frames.reset()
+        self.stepper.reset()
+        self.stepper.clock = None
         if self.network_caching_ms is not None:
             options = (*options, f":network-caching={int(self.network_caching_ms)}")
         media = self.instance.media_new(mrl, *options)
@@ -318,15 +335,18 @@ class VlcPlayer:
         self._apply_audio()
 
     def play(self) -> None:
+        self.stepper.reset()
         self.mp.play()
 
     def pause(self) -> None:
         self.mp.set_pause(1)
 
     def resume(self) -> None:
+        self.stepper.reset()
         self.mp.set_pause(0)
 
     def toggle_pause(self) -> None:
+        self.stepper.reset()
         self.mp.pause()
 
     def is_playing(self) -> bool:
@@ -347,7 +367,35 @@ class VlcPlayer:
         return bool(self.mp.is_seekable())
 
     def seek_s(self, seconds: float) -> None:
-        self.mp.set_time(max(0, int(seconds * 1000)))
+        ms = max(0, int(seconds * 1000))
+        self.stepper.on_seek(ms, paused=self.mp.get_state() == vlc.State.Paused)
+        self.mp.set_time(ms)
+
+    # -- speed and frame stepping ---------------------------------------------------------
+    def rate(self) -> float:
+        """The rate libVLC plays at now (1.0 normal; after set_rate, the clamped value)."""
+        return float(self.mp.get_rate() or 1.0)
+
+    def set_rate(self, rate: float) -> bool:
+        """Play at ``rate`` x (clamped to what the audio output plays); False if refused."""
+        return self.mp.set_rate(max(MIN_RATE, min(MAX_RATE, float(rate)))) == 0
+
+    def fps(self) -> float:
+        return self.stepper.fps()
+
+    def step_frame(self, direction: int) -> float | None:
+        """Pause and show the next (1) or previous (-1) picture; a float is the time the
+        caller must seek to (libVLC 3 cannot step back): see ``FrameStepper.step``."""
+        return self.stepper.step(direction)
+
+    def add_subtitle_file(self, path: str | Path) -> bool:
+        """Add a subtitle file (.srt, .vtt, .ass, ...) to the playing media and show it."""
+        # absolute(), not resolve(): no filesystem call on the GUI thread (a hung network
+        # mount would block it); libVLC opens the file itself
+        uri = Path(path).absolute().as_uri()
+        ok = self.mp.add_slave(vlc.MediaSlaveType.subtitle, uri, True) == 0
+        log.info("subtitle file %s", "added" if ok else "refused")
+        return ok
 
     def set_volume(self, percent: int) -> None:
         self._volume = max(0, min(150, int(percent)))
@@ -434,6 +482,7 @@ class VlcPlayer:
     def stop(self) -> None:
         """Stop playback. Never call from a libVLC callback (it deadlocks)."""
         self.generation += 1
+        self.stepper.reset()
         self.mp.stop()
 
     def release(self) -> None:
@@ -443,7 +492,7 @@ class VlcPlayer:
         self.stop()
         self._released = True
         em = self.mp.event_manager()
-        for etype in _EVENT_MAP:
+        for etype in (*_EVENT_MAP, vlc.EventType.MediaPlayerTimeChanged):
             em.event_detach(etype)
         self.mp.release()
         self.instance.release()

@@ -1,13 +1,21 @@
-"""The main window's menus and their shortcuts; the recent and quality menus' contents."""
+"""The main window's menus and their shortcuts; the recent and quality menus' contents.
+
+Every key of the app is an action's shortcut made with :func:`add_action`, so Help →
+Keyboard Shortcuts (ui/help_window.py) lists exactly the real bindings.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
-from PyQt6.QtWidgets import QMenu, QWidget
+from PyQt6.QtGui import QActionGroup, QKeySequence
+from PyQt6.QtWidgets import QMenu
+
+from player.ui.actions import add_action
+from player.ui.help_window import HelpWindow
+from player.ui.speed_frames import SpeedAndFrames
+from player.ui.tracks_menu import TracksMenus
 
 if TYPE_CHECKING:
     from player.ui.main_window import MainWindow
@@ -15,30 +23,19 @@ if TYPE_CHECKING:
 SEEK_STEP_S = 5.0  # Left/Right
 VOLUME_STEP = 5  # Up/Down, in percent
 RECENT_LABEL_MAX = 80  # longer recent items are shown by their tail
-
-
-def add_action(
-    window: QWidget, menu: QMenu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None
-) -> QAction:
-    """A menu entry whose shortcut works anywhere in the window (also in fullscreen,
-    with the menu bar hidden)."""
-    act = QAction(text, window)
-    if shortcut is not None:
-        act.setShortcut(QKeySequence(shortcut))
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    act.triggered.connect(lambda _checked=False: slot())
-    menu.addAction(act)
-    window.addAction(act)
-    return act
+__all__ = ["add_action", "build_menus", "fill_quality_menu", "fill_recent_menu", "show_help"]
 
 
 def build_menus(w: MainWindow) -> None:
     """File, Playback, View and Help; keeps on ``w`` the menus and actions it updates later
-    (``recent_menu``, ``quality_menu``, ``act_open_url``, ``act_demo``, ``act_stats``)."""
+    (``recent_menu``, ``quality_menu``, ``act_open_url``, ``act_demo``, ``act_stats``), the
+    track menus (``w.tracks``), speed and frame stepping (``w.speed``) and ``act_help_keys``."""
     mb = w.menuBar()
+    w.tracks = TracksMenus(w)
     f = mb.addMenu("&File")
     add_action(w, f, "&Open File…", w.open_file_dialog, QKeySequence.StandardKey.Open)
     w.act_open_url = add_action(w, f, "Open &URL…", w.open_url_dialog, "Ctrl+L")
+    w.tracks.add_file_entries(f)
     w.recent_menu = f.addMenu("Open &Recent")
     w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
     f.addSeparator()
@@ -57,6 +54,15 @@ def build_menus(w: MainWindow) -> None:
     add_action(w, pb, "Volume Up", lambda: w.set_volume(w.prefs.volume + VOLUME_STEP), "Up")
     add_action(w, pb, "Volume Down", lambda: w.set_volume(w.prefs.volume - VOLUME_STEP), "Down")
     add_action(w, pb, "Mute", lambda: w.set_muted(not w.prefs.muted), "M")
+    pb.addSeparator()  # the queue (ui/queue_controller.py)
+    w.act_next = add_action(w, pb, "&Next in the Queue", lambda: w.play_next(), ["N", "PgDown"])
+    w.act_previous = add_action(
+        w, pb, "P&revious in the Queue", lambda: w.play_previous(), ["P", "PgUp"]
+    )
+    pb.addSeparator()
+    w.speed = SpeedAndFrames(w, pb)  # Speed ▸ ([ ] Backspace), Next/Previous Frame (. ,)
+    pb.addSeparator()
+    w.tracks.add_playback_entries(pb)  # Audio Track ▸ (B #), Subtitles ▸ (V J)
     pb.addSeparator()
     w.quality_menu = pb.addMenu("&Quality")
 
@@ -71,6 +77,8 @@ def build_menus(w: MainWindow) -> None:
     w.stats_panel.visibilityChanged.connect(w.act_stats.setChecked)
     w.act_why = add_action(w, view, "&Why?", w.show_why, "W")
     w.act_history = add_action(w, view, "&History", w.open_history, "H")
+    # checkable: the queue controller binds it to its panel (queue.bind_action)
+    w.act_queue = add_action(w, view, "&Queue", lambda: w.queue.toggle_panel(), "Q")
     view.addSeparator()
     w.act_screenshot = add_action(w, view, "Take a &Screenshot", w.take_screenshot, "S")
     w.act_screenshot.setShortcuts([QKeySequence("S"), QKeySequence("Ctrl+Shift+S")])
@@ -78,7 +86,17 @@ def build_menus(w: MainWindow) -> None:
     w.view_menu = view
 
     h = mb.addMenu("&Help")
+    w.act_help_keys = add_action(w, h, "&Keyboard Shortcuts", lambda: show_help(w), ["?", "F1"])
     add_action(w, h, "&About Stallwatch", w.show_about)
+    w.help_window = None
+
+
+def show_help(w: MainWindow) -> HelpWindow:
+    """? / F1: the list of every key, made from the window's actions as they are now."""
+    if w.help_window is None:
+        w.help_window = HelpWindow(w)
+    w.help_window.present()
+    return w.help_window
 
 
 def fill_recent_menu(
@@ -100,7 +118,7 @@ def fill_recent_menu(
 def fill_quality_menu(
     menu: QMenu, labels: list[str], pinned: int | None, pin: Callable[[int | None], None]
 ) -> QActionGroup:
-    """"Auto" and one checkable entry per rendition (sorted by label); the group keeps
+    """ "Auto" and one checkable entry per rendition (sorted by label); the group keeps
     them exclusive (the caller keeps it alive)."""
     menu.clear()
     group = QActionGroup(menu)
