@@ -142,3 +142,21 @@ def test_user_install_script_puts_entry_and_icons_under_the_app_id(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "applications" / f"{APP_ID}.desktop").read_bytes() == DESKTOP.read_bytes()
     assert (tmp_path / "icons/hicolor/48x48/apps" / f"{APP_ID}.png").is_file()
+
+
+def test_exec_percent_u_gives_the_player_every_selected_file_in_order(tmp_path):
+    """%U is "a list of URLs" (Desktop Entry spec): several files arrive as several file://
+    arguments; the command line takes them all and the queue plays them as paths. (The real
+    run of the expanded line, with libVLC, is tests/player/test_cli.py.)"""
+    import shlex
+
+    from player.app import build_parser
+    from player.ui.queue_controller import normalise_source
+
+    files = [tmp_path / "a film.mp4", tmp_path / "b#2.mkv", tmp_path / "ü.webm"]
+    exec_args = shlex.split(_entry()["Exec"])
+    assert exec_args.count("%U") == 1 and not {"%u", "%f", "%F"} & set(exec_args)
+    uris = [f.as_uri() for f in files]
+    argv = [a for arg in exec_args[1:] for a in (uris if arg == "%U" else [arg])]
+    args = build_parser().parse_args(argv)
+    assert [normalise_source(s) for s in args.sources] == [str(f) for f in files]

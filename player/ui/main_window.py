@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from player import __version__, data
 from player.core.model import PlaybackState
+from player.core.redact import safe_url
 from player.core.units import fmt_clock
 from player.session import (
     Ended,
@@ -45,7 +46,9 @@ from player.ui.first_run import FirstRunDialog
 from player.ui.fullscreen import FullscreenController
 from player.ui.history_window import HistoryController
 from player.ui.notice_controller import NOTE_MS, NoticeController
-from player.ui.open_url import OpenUrlDialog, ask_for_file, source_from_mime
+from player.ui.open_url import OpenUrlDialog, source_from_mime
+from player.ui.queue_controller import QueueController, ask_for_files, sources_from_mime
+from player.ui.resume_prompt import ResumeController
 from player.ui.session_recording import SessionRecording
 from player.ui.settings_dialog import SettingsController
 from player.ui.stats_dock import StatsDock
@@ -131,6 +134,11 @@ class MainWindow(QMainWindow):
         self.bridge.ticked.connect(self.stats.on_tick)
         self.recording = SessionRecording(self, history, session, self.bridge)  # View → History
         self.notices = NoticeController(self, session, self.bridge.ticked)  # the band, Why?, screenshots
+        self.resume = ResumeController(self, session, self.video)  # "Resume from 12:34?"
+        self.bridge.session_event.connect(self.resume.on_event)
+        # View → Queue; every open of a queue item goes through _open_now
+        self.queue = QueueController(self, session, self.bridge, self.resume, self._open_now)
+        self.queue.bind_action(self.act_queue)
         self.toast, self.screenshots, self.why = self.notices.toast, self.notices.screenshots, self.notices.why
         if self.prefs.show_stats:
             self.set_stats_visible(True)
@@ -139,6 +147,22 @@ class MainWindow(QMainWindow):
 
     # -- opening media ---------------------------------------------------------------------------
     def open_source(self, source: str) -> None:
+        """Play ``source`` now, as a queue item (what was queued after it still follows)."""
+        self.enqueue([source], play_now=True)
+
+    def enqueue(self, sources: list[str], play_now: bool = False) -> None:
+        """Add ``sources`` (paths, URLs, file:// URIs) to the queue; ``play_now`` plays the
+        first of them at once, else they play when what is queued before them is done."""
+        self.queue.enqueue(sources, play_now=play_now)
+
+    def play_next(self) -> bool:
+        return self.queue.play_next()
+
+    def play_previous(self) -> bool:
+        return self.queue.play_previous()
+
+    def _open_now(self, source: str) -> None:
+        """The one open of a queue item: a new session for ``source``."""
         source = source.strip()
         if not source:
             return
@@ -165,9 +189,9 @@ class MainWindow(QMainWindow):
         self.open_demo(self._demo_prepare)
 
     def open_file_dialog(self) -> None:
-        path = ask_for_file(self)
-        if path:
-            self.open_source(path)
+        paths = ask_for_files(self)  # several: the first plays, the others follow it
+        if paths:
+            self.enqueue(paths, play_now=True)
 
     def open_url_dialog(self) -> None:
         dlg = OpenUrlDialog(self, recent=[r for r in self.prefs.recent if "://" in r])
@@ -189,10 +213,13 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt name
-        source = self.source_from_mime(event.mimeData())
-        if source:
+        if self.tracks.drop(event.mimeData()):  # subtitle files: added to the playing video
             event.acceptProposedAction()
-            self.open_source(source)
+            return
+        sources = sources_from_mime(event.mimeData())  # several: the first plays, the others follow
+        if sources:
+            event.acceptProposedAction()
+            self.enqueue(sources, play_now=True)
 
     source_from_mime = staticmethod(source_from_mime)
 
@@ -237,9 +264,10 @@ class MainWindow(QMainWindow):
     # -- session events ---------------------------------------------------------------------------
     def _on_session_event(self, ev: SessionEvent) -> None:
         if isinstance(ev, Opening):
-            self.setWindowTitle(f"{ev.title} — Stallwatch")
-            self.video.set_message(Overlay(f"Opening {ev.title}…", kind="busy"))
-            self.statusBar().showMessage(f"Opening {ev.source}")
+            title = ev.title  # session.media.title_for: never a URL's user:password@
+            self.setWindowTitle(f"{title} — Stallwatch")
+            self.video.set_message(Overlay(f"Opening {title}…", kind="busy"))
+            self.statusBar().showMessage(f"Opening {safe_url(ev.source or '', keep_query=True)}")
         elif isinstance(ev, StateChanged):
             if ev.state is PlaybackState.PLAYING:
                 self.video.set_message(None)
@@ -346,6 +374,7 @@ class MainWindow(QMainWindow):
         self.video.stop()  # no more calls into the player: a closing hook releases it
         self.notices.stop()
         self.recording.finish()
+        self.queue.stop()  # keeps the current item's resume position
         self.session.close()
         for hook in self._closing_hooks:
             try:

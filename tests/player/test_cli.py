@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -90,3 +91,105 @@ def test_demo_shows_a_stall_notice_and_saves_a_screenshot(demo_cache: Path, tmp_
     # The notice names the culprit honestly: the demo's own (overloaded) server.
     assert any("server" in p.name for p in pngs), [p.name for p in pngs]
     assert pngs[0].stat().st_size > 5000
+
+
+# -- several sources: the queue (stallwatch a.mp4 b.mp4, the desktop entry's %U) ---------------
+QUEUE_QUIT_AFTER_S = "25"  # two 2 s clips and the start-up, with room for a loaded machine
+
+
+@pytest.fixture(scope="module")
+def two_clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    from tests.support.media import ffmpeg_available, make_mp4
+
+    if not ffmpeg_available():
+        pytest.skip("ffmpeg is not installed")
+    d = tmp_path_factory.mktemp("cli-queue")
+    return [
+        make_mp4(d / name, seconds=2, size=(160, 120), fps=10, pattern="color", color=color)
+        for name, color in (("first clip.mp4", "red"), ("second.mp4", "green"))
+    ]
+
+
+def user_dirs(tmp_path: Path) -> dict[str, str]:
+    return {
+        "STALLWATCH_CONFIG_DIR": str(tmp_path / "config"),
+        "STALLWATCH_DATA_DIR": str(tmp_path / "data"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),  # the desktop's recently-used list
+    }
+
+
+def played_sessions(tmp_path: Path) -> list[dict]:
+    """The history rows the run wrote, oldest first (the real store's file)."""
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "data" / "history.sqlite3")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM sessions ORDER BY started_at")]
+    finally:
+        conn.close()
+
+
+def assert_both_played(r: subprocess.CompletedProcess, tmp_path: Path, clips: list[Path]) -> None:
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    first, second = (f"playing {c.name}" for c in clips)
+    assert first in r.stderr and second in r.stderr, r.stderr[-3000:]
+    assert r.stderr.index(first) < r.stderr.index(second)
+    rows = played_sessions(tmp_path)
+    assert [row["title"] for row in rows] == [c.name for c in clips]
+    for row in rows:  # each item was its own session, and each played (most of its 2 s)
+        assert row["ended"] == 1, row
+        assert json.loads(row["report_json"])["played_s"] > 1.0, row
+    import xml.etree.ElementTree as ET
+
+    xbel = ET.parse(tmp_path / "xdg" / "recently-used.xbel").getroot()
+    assert {b.get("href") for b in xbel.findall("bookmark")} == {c.as_uri() for c in clips}
+
+
+@pytest.mark.vlc
+@pytest.mark.gui
+def test_several_files_on_the_command_line_play_in_order(
+    two_clips: list[Path], tmp_path: Path
+) -> None:
+    r = run_cli(
+        *[str(c) for c in two_clips], "--quit-after", QUEUE_QUIT_AFTER_S, "-v",
+        env=user_dirs(tmp_path), timeout=120,
+    )  # fmt: skip
+    assert_both_played(r, tmp_path, two_clips)
+
+
+@pytest.mark.vlc
+@pytest.mark.gui
+def test_the_desktop_entry_exec_line_with_two_file_uris(
+    two_clips: list[Path], tmp_path: Path
+) -> None:
+    """What a file manager runs for two selected files: Exec's %U becomes one file:// URI per
+    file (the Desktop Entry spec), run by the installed console script."""
+    import configparser
+    import shlex
+
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("="))
+    parser.optionxform = str
+    parser.read(ROOT / "packaging" / "io.github.stallwatch.Stallwatch.desktop", encoding="utf-8")
+    exec_line = shlex.split(parser["Desktop Entry"]["Exec"])
+    assert exec_line == ["stallwatch", "%U"]
+    uris = [c.as_uri() for c in two_clips]
+    assert "%20" in uris[0]  # the space in the name arrives percent-encoded
+    argv = [str(Path(sys.executable).with_name("stallwatch"))]
+    argv += [a for arg in exec_line[1:] for a in (uris if arg == "%U" else [arg])]
+    argv += ["--quit-after", QUEUE_QUIT_AFTER_S, "-v"]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **user_dirs(tmp_path))
+    r = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert_both_played(r, tmp_path, two_clips)
+
+
+def test_diagnose_is_still_a_subcommand_before_the_source_list() -> None:
+    from player.app import build_parser
+
+    assert build_parser().parse_args(["a.mp4", "b.mp4"]).sources == ["a.mp4", "b.mp4"]
+    assert build_parser().parse_args([]).sources == []
+    assert build_parser().parse_args(["--demo"]).demo
+    r = run_cli("diagnose", str(ROOT / "no-such-file.mp4"), "--duration", "1", "--json")
+    assert r.returncode == 2, r.stderr  # diagnose ran (bad input), not the GUI with two sources
+    assert '"error"' in r.stdout
