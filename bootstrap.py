@@ -29,7 +29,8 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".stallwatch-installed"
 
 # libVLC with its plugin cache, media tools, a virtual X server for screenshots,
-# the Qt runtime libraries a bare system lacks, and the network tools of the testbed.
+# the Qt runtime libraries a bare system lacks, the network tools of the testbed, and a
+# D-Bus daemon and client (the MPRIS, inhibit and single-instance tests start a private bus).
 APT_PACKAGES = [
     "libvlc5", "vlc-plugin-base", "libvlc-bin",
     "ffmpeg", "openssl",
@@ -40,6 +41,7 @@ APT_PACKAGES = [
     "libxcb-xinerama0", "libxcb-xkb1", "libxcb-xfixes0", "libx11-xcb1", "fonts-dejavu-core",
     "iproute2", "iputils-ping", "iputils-tracepath", "procps", "util-linux",
     "desktop-file-utils", "appstream",
+    "dbus-daemon", "dbus-bin",
 ]  # fmt: skip
 # Only for `test-packaging` (and packaging/build_*.py): the system Python with venv and its
 # shared library (PyInstaller), dpkg-deb, and debootstrap for the test's clean Debian root.

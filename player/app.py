@@ -20,6 +20,13 @@ log = logging.getLogger("player")
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_NO_LIBVLC = 3  # libVLC (the system's VLC library) could not be loaded: nothing can play
+# Shown under --help (argparse exits 2 on a bad command line too: bad input as well).
+EXIT_CODES_HELP = (
+    "Exit status: 0 when it ran (also when the files went to the Stallwatch already running); "
+    "2 bad input (a bad command line or --log-file; diagnose: unreachable host, HTTP error, "
+    "not a video); 3 libVLC is missing; 1 an unexpected error (a bug: a traceback on stderr)."
+)
+LOGGING_HELP = "Log: stallwatch.log in the user log folder (~/.local/state/stallwatch/log on Linux) unless --log-file."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,14 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
             "network segment to blame: this computer, the home network, the ISP, the interconnect "
             "or the video server."
         ),
-        epilog="Headless report: stallwatch diagnose URL [--duration S] [--json]",
+        epilog=f"Headless report: stallwatch diagnose URL [--duration S] [--json]. {EXIT_CODES_HELP} {LOGGING_HELP}",
     )
-    p.add_argument("source", nargs="?", help="a video file or an http(s) URL (MP4, HLS .m3u8, DASH .mpd)")
+    p.add_argument(
+        "sources", nargs="*", metavar="URL|FILE",
+        help="video files, file:// URIs or http(s) URLs (MP4, HLS .m3u8, DASH .mpd): played in order, as a queue",
+    )  # fmt: skip
     p.add_argument("--demo", action="store_true", help="play the built-in demo stream (generated on first use)")
     p.add_argument("--auto-screenshot", metavar="DIR", type=Path, help="save a PNG into DIR each time a notice appears")
     p.add_argument("--quit-after", metavar="SECONDS", type=float, help="quit after this many seconds")
     p.add_argument("--version", action="store_true", help="print the Stallwatch and libVLC versions and exit")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    p.add_argument("--log-file", metavar="PATH", type=Path, help="write the log here instead of the user log folder")
+    p.add_argument("--new-instance", action="store_true", help="run a separate player even if one is running")
+    p.add_argument("--enqueue", action="store_true", help="give the files to the running player's queue, not play them now")
     return p
 
 
@@ -45,31 +58,43 @@ def build_diagnose_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stallwatch diagnose",
         description="Play a stream headlessly (decoded, not shown), monitor, probe and attribute stalls.",
+        epilog=f"{EXIT_CODES_HELP} {LOGGING_HELP}",
     )
     p.add_argument("url", help="the stream or file to diagnose")
     p.add_argument("--duration", type=float, default=30.0, metavar="SECONDS", help="how long to play (default 30)")
     p.add_argument("--json", action="store_true", help="print the JSON report (DESIGN.md contract)")
-    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    p.add_argument("--log-file", metavar="PATH", type=Path, help="write the log here instead of the user log folder")
     return p
 
 
-def setup_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def setup_logging(verbosity: int, log_file: Path | None = None, to_file: bool = True) -> bool:
+    """stderr at the verbosity, and the log file (player/logs.py); False (said on stderr)
+    when the --log-file given cannot be written."""
+    from player.logs import setup_logging as install
+
+    try:
+        install(verbosity, log_file, to_file=to_file)
+    except OSError as exc:
+        sys.stderr.write(f"stallwatch: cannot write the log file {log_file}: {exc.strerror or exc}\n")
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "diagnose":
         args = build_diagnose_parser().parse_args(argv[1:])
-        setup_logging(args.verbose)
+        if not setup_logging(args.verbose, args.log_file):
+            return EXIT_BAD_INPUT
         if (missing := libvlc_missing()) is not None:
             return missing
         from player.cli import run_diagnose
 
         return run_diagnose(args.url, duration=args.duration, as_json=args.json)
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    if not setup_logging(args.verbose, args.log_file, to_file=not args.version):
+        return EXIT_BAD_INPUT
     if args.version:
         from player.cli import print_version
 
@@ -129,6 +154,9 @@ def run_gui(args: argparse.Namespace) -> int:
     from player.session import Session
     from player.store.history import HistoryStore
     from player.store.prefs import PrefsStore
+    from player.store.recently_used import RecentlyUsed
+    from player.store.resume import ResumeStore
+    from player.ui import desktop
     from player.ui.main_window import MainWindow
     from player.ui.screenshots import AutoScreenshotter
 
@@ -137,15 +165,25 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationName("Stallwatch")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
+    prefs = PrefsStore()
+    # A second launch gives its files to the running player and is done (player/ui/desktop).
+    handed_off, instance = desktop.hand_off(args, prefs.prefs.single_instance, prefs.path.parent)
+    if handed_off:
+        return EXIT_OK
     player = VlcPlayer(audio=os.environ.get("QT_QPA_PLATFORM") != "offscreen")
     session = Session(player)
-    prefs = PrefsStore()
     demo = Demo()  # cheap until played: makes and serves its stream on first use
     history = HistoryStore()  # opens (and migrates) on its own writer thread
     window = MainWindow(session, prefs, libvlc_version=libvlc_version(), demo=demo.prepare, history=history)
     window.add_closing_hook(demo.stop)
     window.add_closing_hook(player.release)
     window.add_closing_hook(history.close)
+    desktop.install(window, instance)  # MPRIS, screen-saver inhibit, the single-instance server
+    resume = ResumeStore()  # loads on its own thread
+    window.resume.set_store(resume)
+    window.add_closing_hook(resume.close)
+    window.queue.recently_used = recently_used = RecentlyUsed()  # the desktop's recent files
+    window.add_closing_hook(recently_used.close)
     if args.auto_screenshot:
         shots = AutoScreenshotter(window, args.auto_screenshot)
         window.notice_shown.connect(shots.capture_soon)
@@ -154,8 +192,8 @@ def run_gui(args: argparse.Namespace) -> int:
     def start() -> None:
         if args.demo:
             window.play_demo_again()
-        elif args.source:
-            window.open_source(args.source)
+        elif args.sources:
+            window.enqueue(args.sources, play_now=True)
 
     scripted = args.auto_screenshot or args.quit_after
     if not prefs.prefs.first_run_done and not scripted:
