@@ -71,6 +71,7 @@ def attribution_input(
     rendition_bitrate_bps: float | None = None,
     length_s: float | None = None,
     via_gateway: bool = True,
+    playback_rate: float = 1.0,
 ) -> AttributionInput:
     """All evidence for a verdict at ``now``.
 
@@ -80,8 +81,10 @@ def attribution_input(
     rendition playing, if known; else a progressive file's size over ``length_s`` is the
     bitrate it needs. ``via_gateway``: False when no gateway carries the stream (local
     media, or VLC fetches it itself): no in-flight downloads, no size-based bitrate.
+    ``playback_rate``: libVLC's playback rate; at 2x playback needs twice the bitrate.
     """
-    inp = AttributionInput(stalling=stall_started_at is not None)
+    rate = playback_rate if playback_rate > 0 else 1.0
+    inp = AttributionInput(stalling=stall_started_at is not None, playback_rate=rate)
     if path is None:
         inp.probe_status = ProbeStatus.NOT_RUN
         inp.probe_reason = say.PROBE_OFF if via_gateway else say.PROBE_LOCAL_MEDIA
@@ -95,6 +98,7 @@ def attribution_input(
         window_end=now if window_end is None else window_end,
         rendition_bitrate_bps=rendition_bitrate_bps,
         length_s=length_s if via_gateway else None,
+        playback_rate=rate,
     )
     inp.device = device if device is not None else DeviceEvidence()
     return inp
@@ -130,8 +134,11 @@ def fetch_evidence(
     window_end: float,
     rendition_bitrate_bps: float | None = None,
     length_s: float | None = None,
+    playback_rate: float = 1.0,
 ) -> FetchEvidence:
-    """What the recent downloads say (TTFB, throughput, the bitrate needed, the server)."""
+    """What the recent downloads say (TTFB, throughput, the bitrate needed, the server).
+
+    The bitrate needed is the video's at ``playback_rate``: at 2x, twice its bitrate."""
     segs = [f for f in fetches if f.kind in MEDIA_KINDS and not f.error]
     # What happened around the stall matters, not the fast start an hour ago: the
     # fetches that finished in the last EVIDENCE_WINDOW_S (at least the last few).
@@ -151,11 +158,15 @@ def fetch_evidence(
         total = content_length(fetches)
         if total:
             fe.needed_bitrate_bps = total * 8 / length_s
+    if fe.needed_bitrate_bps is not None and playback_rate > 0:
+        fe.needed_bitrate_bps *= playback_rate
     if recent:
         fe.server_host = recent[-1].host or None
     if path is not None and path.hops:
         last = path.hops[-1]
-        if last.segment is Segment.SERVER or (path.destination and last.address == path.destination):
+        if last.segment is Segment.SERVER or (
+            path.destination and last.address == path.destination
+        ):
             fe.server_org = last.org
     return fe
 
@@ -188,7 +199,9 @@ def first_segment_at(fetches: Sequence[Fetch]) -> float | None:
 def recent_throughput(fetches: Sequence[Fetch]) -> float | None:
     """Harmonic mean throughput of the last ``RECENT_FETCHES`` video downloads."""
     return harmonic_mean(
-        f.throughput_bps for f in fetches[-RECENT_FETCHES:] if f.kind in MEDIA_KINDS and f.throughput_bps
+        f.throughput_bps
+        for f in fetches[-RECENT_FETCHES:]
+        if f.kind in MEDIA_KINDS and f.throughput_bps
     )
 
 

@@ -157,6 +157,14 @@ SERVER_TTFB_NO_RTT_MS = 1000.0
 DEVICE_MIN_DROPPED = 10
 DEVICE_DROP_FRACTION = 0.02
 CPU_SATURATED_PCT = 90.0
+# Playback speed: at a rate r the player consumes r seconds of video per second, so it
+# needs r x the video's bitrate. A rate within 2 % of 1 is normal speed (libVLC hands the
+# rate back as a float, and its own rate steps are far coarser than 2 %). At a faster rate
+# a stall is blamed on no network segment unless the downloads were below the video's
+# bitrate at normal speed: a link that carries 1x is not at fault for failing 2x.
+# Such a stall's verdict names no segment (``unknown``, no confidence, as every unknown
+# row); its notice says the speed, for sure when a throughput was measured, else "probably".
+RATE_NORMAL_TOLERANCE = 0.02
 # Base confidence of each row of attribution.RULES, before sample-count and margin
 # scaling. Path rows are high because a located queue is direct evidence; "crowded"
 # rows higher still because inflation while idle cannot be our own flow. Interconnect is
@@ -176,6 +184,7 @@ RULE_BASE_CONFIDENCE: dict[str, float] = {
     "server_path": 0.65,
     "server_ttfb": 0.8,
     "device_cpu": 0.45,
+    "speed_shortfall": 0.0,
     "unknown_conflict": 0.0,
     "unknown_ambiguous": 0.0,
     "unknown_inconsistent": 0.0,

@@ -281,6 +281,7 @@ class Session:
             rendition_bitrate_bps=float(rend.bandwidth) if rend is not None else None,
             length_s=media.length_s,
             via_gateway=g is not None,
+            playback_rate=self.sampler.rate,
         )
 
     # -- internals ----------------------------------------------------------------------

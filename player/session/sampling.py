@@ -41,6 +41,7 @@ class Sampler:
         self.sys_cpu: float | None = None
         self._last_device_at = 0.0
         self.frames_dropped = 0  # libVLC's lost pictures, cumulative
+        self.rate = 1.0  # libVLC's playback rate at the last sample (2.0: twice normal)
 
     def reset(self) -> None:
         """A new open: the stats graph starts empty."""
@@ -56,6 +57,8 @@ class Sampler:
     ) -> float | None:
         """Measure once (``state``: the session's); returns libVLC's playhead, if any."""
         t = self.player.time_s()
+        # Part of the measured state: at 2x playback needs twice the video's bitrate.
+        self.rate = self.player.rate()
         if t is not None and state is not PlaybackState.STARTUP:
             media.last_position_s = t
         if now - self._last_device_at >= DEVICE_EVERY_S:
@@ -63,7 +66,9 @@ class Sampler:
         g = gateway
         # For a progressive file the gateway can only estimate media time from bytes
         # (constant bitrate): too rough to call a freeze a glitch, so it is not used.
-        delivered = g.delivered_until_s() if g is not None and g.mode is not gw.Mode.PROGRESSIVE else None
+        delivered = (
+            g.delivered_until_s() if g is not None and g.mode is not gw.Mode.PROGRESSIVE else None
+        )
         sample = BufferSample(
             starving=g.starving() if g is not None else None,
             at=now,

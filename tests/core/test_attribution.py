@@ -100,7 +100,9 @@ def make(
     device: DeviceEvidence | None = None,
     stalling: bool = True,
     reason: str = "",
+    rate: float = 1.0,
 ) -> AttributionInput:
+    """``needed``: the video's bitrate at normal speed (scaled by ``rate`` as evidence does)."""
     return AttributionInput(
         hops=path() if hops is None else hops,
         probe_status=status,
@@ -108,12 +110,13 @@ def make(
         fetch=FetchEvidence(
             ttfb=ttfb if ttfb is not None else [TtfbSample(60.0, 17.0)] * 3,
             throughput_bps=throughput if throughput is not None else [0.6e6] * 4,
-            needed_bitrate_bps=needed,
+            needed_bitrate_bps=needed * rate if needed is not None else None,
             server_org="ExampleCDN",
             server_host="cdn.example.com",
         ),
         device=device or DeviceEvidence(frames_displayed=2000),
         stalling=stalling,
+        playback_rate=rate,
     )
 
 
@@ -135,6 +138,8 @@ SCENARIOS: dict[str, AttributionInput] = {
     "server_path": make(path(inflate_at=5)),
     "server_ttfb": make(ttfb=SLOW_TTFB, throughput=[]),
     "device_cpu": make(device=DeviceEvidence(system_cpu_pct=97.0), throughput=[3e6]),
+    # the ISP's hops inflate under our load, but the link carries 1x: the 2x speed is why
+    "speed_shortfall": make(path(inflate_at=2), throughput=[3e6] * 4, rate=2.0),
     "unknown_conflict": make(path(inflate_at=1, add=20.0), ttfb=SLOW_TTFB, throughput=[]),
     "unknown_ambiguous": make(path(inflate_at=2, silent=(1,))),
     "unknown_inconsistent": make(path(inflate_at=3, only=(3,))),
@@ -153,7 +158,10 @@ def test_rule_rows(key: str) -> None:
     assert 0.0 <= v.confidence <= 1.0
     if v.segment is Segment.UNKNOWN:
         assert v.confidence < 0.5
-        assert v.message.startswith("Playback stalled. We could not tell")
+        if key == "speed_shortfall":
+            assert v.message.startswith("Playing at 2× needs more data")
+        else:
+            assert v.message.startswith("Playback stalled. We could not tell")
     if v.segment is not Segment.NONE:
         assert v.evidence, "every verdict carries human evidence lines"
         assert v.message

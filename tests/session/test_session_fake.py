@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from player.core.evidence import InFlightTransfer
 from player.core.model import FetchKind, PlaybackState, Segment
 from player.net import gateway as gw
 from player.playback.vlc import EventKind
@@ -233,7 +234,9 @@ def test_a_pinned_rendition_is_what_the_gateway_thread_gets_then_auto(rig: Rig) 
     rig.session.pin_rendition(0)  # 720p: the first in the master, the highest bitrate
     assert rig.session.pinned_rendition == 0 and g.locked == 0
     chosen: list[int] = []
-    t = threading.Thread(target=lambda: chosen.append(g.rendition_chooser(99)), name="gateway-relay")
+    t = threading.Thread(
+        target=lambda: chosen.append(g.rendition_chooser(99)), name="gateway-relay"
+    )
     t.start()
     t.join()
     assert chosen == [0], "the gateway thread's choice must be the pinned rendition"
@@ -365,3 +368,120 @@ def test_reopen_while_the_old_gateway_is_still_stopping() -> None:
     assert g1.stopped.wait(10.0)
     rig.session.close()
     assert g2.stopped.is_set()
+
+
+# -- playback speed: the same link at 1x and at 2x ------------------------------------------
+SPEED_BITRATE = 1_000_000  # the one rendition (ABR cannot step down: the speed is the test)
+SPEED_TARGET_S = 6.0  # VLC keeps this much video ahead, as Rig does
+SEGMENT_S_SPEED = 2.0
+TTFB_S = 0.04
+
+
+class Link:
+    """A link of ``bps`` from the origin: VLC's segment requests are served one at a time,
+    each taking its size over ``bps`` (plus the first byte's wait); the fake player plays
+    at its rate, so at 2x it asks for video twice as fast."""
+
+    def __init__(self, rig: Rig, bps: float) -> None:
+        self.rig = rig
+        self.bps = bps
+        self.seq = 0
+        self.asked_at: float | None = None
+        self.empty_since: float | None = None
+
+    def step(self, dt: float = TICK_S) -> None:
+        rig = self.rig
+        rig.clock.advance(dt)
+        g = rig.gateway
+        rig.player.advance(dt, g.delivered_s)
+        now, pos = rig.clock(), rig.player.position or 0.0
+        delivered = g.delivered_s or 0.0
+        if self.asked_at is None and delivered < pos + SPEED_TARGET_S:
+            self.asked_at = now
+        size = int(SPEED_BITRATE * SEGMENT_S_SPEED / 8)
+        took = TTFB_S + size * 8 / self.bps
+        if self.asked_at is not None and now - self.asked_at >= took:
+            g.serve_segment(
+                self.seq, size=size, ttfb_ms=TTFB_S * 1000, transfer_ms=(took - TTFB_S) * 1000
+            )
+            self.seq += 1
+            g.delivered_s = delivered + SEGMENT_S_SPEED
+            self.asked_at = None
+            g.flights = []
+        elif self.asked_at is not None:
+            got = int(max(0.0, now - self.asked_at - TTFB_S) * self.bps / 8)
+            g.flights = [InFlightTransfer(self.asked_at, self.asked_at + TTFB_S, got)]
+        empty = rig.player.running and pos >= (g.delivered_s or 0.0)
+        self.empty_since = (self.empty_since or now) if empty else None
+        g.is_starving = empty and now - (self.empty_since or now) > 0.3  # as Rig: STARVING_AFTER_S
+        rig.tick()
+
+    def run(self, seconds: float) -> None:
+        for _ in range(round(seconds / TICK_S)):
+            self.step()
+
+    def run_until(self, done, limit_s: float) -> None:  # noqa: ANN001
+        t0 = self.rig.clock()
+        while not done():
+            assert self.rig.clock() - t0 < limit_s, "condition not reached in fake time"
+            self.step()
+
+
+def play_over_link(rate: float, bps: float) -> tuple[Rig, Link]:
+    """Play the one-rendition stream at ``rate`` over a ``bps`` link; the path's probes
+    show the ISP's hops inflating under our load (what a link we fill looks like)."""
+    rig = Rig(probe_path=True)
+    g = rig.open()
+    monitor = rig.net.monitors[-1]
+    hops, samples = queued_path(idle_at=990.0, loaded_at=rig.clock() + 1.0, from_hop=2)
+    monitor.discovered(hops, samples, PATH_DESTINATION)
+    g.load_playlist([(SPEED_BITRATE, 360)], SEGMENT_S_SPEED)
+    g.delivered_s = 0.0
+    link = Link(rig, bps)
+    link.run_until(lambda: (g.delivered_s or 0.0) >= 2 * SEGMENT_S_SPEED, limit_s=10)
+    assert rig.player.set_rate(rate) and rig.player.rate() == rate
+    rig.player.playing(600.0)
+    rig.tick()
+    return rig, link
+
+
+def test_a_link_that_keeps_up_at_1x_plays_without_a_stall_at_1x() -> None:
+    rig, link = play_over_link(1.0, 1.5 * SPEED_BITRATE)
+    link.run(60.0)
+    assert not rig.events(StallBegan)
+    assert rig.session.state is PlaybackState.PLAYING
+    assert rig.session.qoe().stall_count == 0
+    inp = rig.session.attribution_input()
+    assert inp.playback_rate == 1.0 and inp.fetch.needed_bitrate_bps == SPEED_BITRATE
+    rig.session.close()
+
+
+def test_the_same_link_at_2x_stalls_and_the_verdict_says_the_speed_not_the_network() -> None:
+    rig, link = play_over_link(2.0, 1.5 * SPEED_BITRATE)
+    link.run_until(lambda: rig.events(StallBegan), limit_s=60)
+    link.run_until(lambda: rig.session.current_verdict is not None, limit_s=2)
+    v = rig.session.current_verdict
+    assert v.segment not in (
+        Segment.HOME_NETWORK,
+        Segment.ISP,
+        Segment.INTERCONNECT,
+        Segment.SERVER,
+    )
+    assert v.culprit is None and v.rule == "speed_shortfall"
+    assert "2×" in v.message and "Verizon" not in v.message
+    assert any(e.text == "Playing at 2× needs 2× the video's bitrate" for e in v.evidence)
+    notice = rig.events(NoticeChanged)[-1].notice
+    assert notice.title == v.message and "2×" in notice.detail
+    inp = rig.session.attribution_input(rig.session.tracker.stall_started_at)
+    assert inp.playback_rate == 2.0 and inp.fetch.needed_bitrate_bps == 2 * SPEED_BITRATE
+    rig.session.close()
+
+
+def test_a_link_below_even_1x_is_still_blamed_at_2x_and_the_speed_is_said() -> None:
+    rig, link = play_over_link(2.0, 0.7 * SPEED_BITRATE)
+    link.run_until(lambda: rig.events(StallBegan), limit_s=60)
+    link.run_until(lambda: rig.session.current_verdict is not None, limit_s=2)
+    v = rig.session.current_verdict
+    assert v.segment is Segment.ISP and v.culprit == "Verizon"
+    assert "even at normal speed" in v.message and "2×" in v.message
+    rig.session.close()

@@ -24,7 +24,7 @@ from player.core.model import Fetch, FetchKind, Hop, ProbeSample, Segment
 from player.net import gateway as gw
 from player.net.path.monitor import PathSnapshot
 from player.net.preflight import PreflightResult
-from player.playback.vlc import EventKind, PlayerEvent
+from player.playback.vlc import MAX_RATE, MIN_RATE, EventKind, PlayerEvent
 from player.session import SessionFactories
 
 
@@ -79,6 +79,7 @@ class FakePlayer:
         self._volume = 80
         self._muted = False
         self._frame_debt = 0.0
+        self._rate = 1.0
 
     # -- the interface the session uses ---------------------------------------------------
     def open(self, mrl: str, options: tuple[str, ...] = ()) -> None:
@@ -132,6 +133,14 @@ class FakePlayer:
     def stats(self) -> dict:
         return {"lost_pictures": self.lost_pictures}
 
+    def rate(self) -> float:
+        return self._rate
+
+    def set_rate(self, rate: float) -> bool:
+        """As VlcPlayer: clamped to what libVLC's audio output plays."""
+        self._rate = max(MIN_RATE, min(MAX_RATE, float(rate)))
+        return True
+
     def latest_frame(self, after_seq: int = 0) -> None:
         return None
 
@@ -139,7 +148,9 @@ class FakePlayer:
         self.running = False
 
     # -- what libVLC would do ---------------------------------------------------------------
-    def emit(self, kind: EventKind, value: float | None = None, generation: int | None = None) -> None:
+    def emit(
+        self, kind: EventKind, value: float | None = None, generation: int | None = None
+    ) -> None:
         gen = self.generation if generation is None else generation
         self.events.put(PlayerEvent(kind, at=self.clock(), value=value, generation=gen))
 
@@ -153,10 +164,11 @@ class FakePlayer:
         self.emit(EventKind.SEEKABLE_CHANGED, 1.0 if seekable else 0.0)
 
     def advance(self, dt: float, limit_s: float | None = None) -> None:
-        """Play ``dt`` seconds of media if running (stops at ``limit_s``: a frozen picture)."""
+        """Play ``dt`` wall seconds (``dt`` x the rate of media) if running (stops at
+        ``limit_s``: a frozen picture)."""
         if not self.running or self.paused or self.position is None:
             return
-        target = self.position + dt
+        target = self.position + dt * self._rate
         if limit_s is not None:
             target = min(target, max(self.position, limit_s))
         played = target - self.position
@@ -251,7 +263,10 @@ class FakeGateway:
 
     # -- what the gateway's threads would do ----------------------------------------------
     def load_playlist(
-        self, renditions: list[tuple[int, int]], segment_s: float = 2.0, mode: gw.Mode = gw.Mode.HLS_VIRTUAL
+        self,
+        renditions: list[tuple[int, int]],
+        segment_s: float = 2.0,
+        mode: gw.Mode = gw.Mode.HLS_VIRTUAL,
     ) -> None:
         """VLC fetched the master: ``renditions`` as (bandwidth, height) in master order."""
         self.mode = mode
@@ -299,14 +314,24 @@ class FakeGateway:
 class FakePathMonitor:
     """A path monitor that probes nothing; its snapshot is whatever the test sets."""
 
-    def __init__(self, host: str, port: int, *, is_loaded: Callable[[], bool], namer: object, namer_key: tuple) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        is_loaded: Callable[[], bool],
+        namer: object,
+        namer_key: tuple,
+    ) -> None:
         self.host = host
         self.port = port
         self.is_loaded = is_loaded
         self.started = False
         self.stopped = False
         self.budget_checks: list[int] = []
-        self.snap = PathSnapshot(host=host, status=ProbeStatus.NOT_PERMITTED, reason="fake: no probes")
+        self.snap = PathSnapshot(
+            host=host, status=ProbeStatus.NOT_PERMITTED, reason="fake: no probes"
+        )
 
     def start(self) -> FakePathMonitor:
         self.started = True
@@ -316,7 +341,9 @@ class FakePathMonitor:
         """Probing is allowed and the path is still being discovered (no evidence yet)."""
         self.snap = PathSnapshot(host=self.host, status=ProbeStatus.OK, ready=False, method="udp")
 
-    def discovered(self, hops: list[Hop], samples: list[ProbeSample], destination: str | None) -> None:
+    def discovered(
+        self, hops: list[Hop], samples: list[ProbeSample], destination: str | None
+    ) -> None:
         """Discovery is done and probes ran: ``samples`` are the idle and loaded RTTs."""
         self.snap = PathSnapshot(
             host=self.host,
@@ -405,8 +432,15 @@ class FakeNetwork:
     monitors: list[FakePathMonitor] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
 
-    def gateway(self, on_event: Callable[[object], None], rendition_chooser: Callable[[int], int]) -> FakeGateway:
-        g = FakeGateway(self.clock, on_event=on_event, rendition_chooser=rendition_chooser, stop_gate=self.stop_gate)
+    def gateway(
+        self, on_event: Callable[[object], None], rendition_chooser: Callable[[int], int]
+    ) -> FakeGateway:
+        g = FakeGateway(
+            self.clock,
+            on_event=on_event,
+            rendition_chooser=rendition_chooser,
+            stop_gate=self.stop_gate,
+        )
         self.gateways.append(g)
         return g
 

@@ -44,6 +44,25 @@ class Findings:
     system_cpu_pct: float | None  # 0..100 of the whole machine
     player_cpu_pct: float | None  # the player's share of the whole machine, 0..100
     server_name: str | None
+    playback_rate: float = 1.0
+
+    @property
+    def fast(self) -> bool:
+        """Playing faster than normal speed (beyond RATE_NORMAL_TOLERANCE)."""
+        return self.playback_rate > 1.0 + T.RATE_NORMAL_TOLERANCE
+
+    @property
+    def normal_shortfall(self) -> bool | None:
+        """Throughput below the video's bitrate at normal speed (None: not measured)."""
+        if self.throughput_bps is None or self.needed_bps is None:
+            return None
+        return self.throughput_bps < self.needed_bps / max(self.playback_rate, 1e-9)
+
+    @property
+    def speed_limited(self) -> bool:
+        """A stall while playing fast that the network cannot be blamed for: it was not
+        shown to fall short of even the normal-speed bitrate."""
+        return self.stalling and self.fast and self.normal_shortfall is not True
 
     @property
     def onset_segment(self) -> Segment | None:
@@ -183,4 +202,5 @@ def analyse(inp: AttributionInput) -> Findings:
         system_cpu_pct=dev.system_cpu_pct,
         player_cpu_pct=player_cpu,
         server_name=inp.fetch.server_org or _host_name(inp.fetch.server_host),
+        playback_rate=inp.playback_rate,
     )

@@ -83,7 +83,8 @@ class FetchEvidence:
 
     ttfb: list[TtfbSample] = field(default_factory=list)
     throughput_bps: list[float] = field(default_factory=list)
-    needed_bitrate_bps: float | None = None  # bitrate of the rendition being played
+    # what playback needs: the playing rendition's bitrate x the playback rate
+    needed_bitrate_bps: float | None = None
     server_org: str | None = None
     server_host: str | None = None
 
@@ -110,6 +111,7 @@ class AttributionInput:
     device: DeviceEvidence = field(default_factory=DeviceEvidence)
     stalling: bool = True
     isp_org: str | None = None  # override (settings); else the first named ISP hop
+    playback_rate: float = 1.0  # libVLC's rate when measured (2.0: twice normal speed)
 
 
 def classify_path(

@@ -19,6 +19,7 @@ LEAD_KINDS = {
     Segment.UNKNOWN: ("hop_rtt", "probe", "path", "ttfb", "throughput"),
     Segment.NONE: (),
 }
+SPEED_LEAD = (say.SPEED_KIND, "throughput", "ttfb")  # a stall blamed on the playback speed
 
 
 def _onset_lines(f: Findings) -> list[Evidence]:
@@ -66,6 +67,8 @@ def hop_lines(f: Findings) -> list[Evidence]:
 def other_lines(f: Findings) -> list[Evidence]:
     """Throughput, first byte, device and what the probes could (not) do."""
     out: list[Evidence] = []
+    if f.fast and f.stalling:
+        out.append(Evidence(say.SPEED_KIND, say.speed_line(f.playback_rate), f.playback_rate))
     if f.throughput_bps is not None:
         text = say.throughput_line(f.throughput_bps, f.needed_bps)
         out.append(Evidence("throughput", text, f.throughput_bps))

@@ -26,9 +26,15 @@ class Rule:
     doc: str
 
 
+def _network(f: Findings) -> bool:
+    # a stall while playing faster than normal is not the network's fault unless the
+    # downloads fell short of even the normal-speed bitrate (thresholds: playback speed)
+    return f.stalling and not f.speed_limited
+
+
 def _path(seg: Segment, kind: str) -> Callable[[Findings], bool]:
     def cond(f: Findings) -> bool:
-        return f.stalling and f.onset_segment is seg and f.onset_kind == kind
+        return _network(f) and f.onset_segment is seg and f.onset_kind == kind
 
     return cond
 
@@ -96,13 +102,13 @@ RULES: tuple[Rule, ...] = (
     _row(
         "server_path",
         Segment.SERVER,
-        lambda f: f.stalling and f.onset_segment is Segment.SERVER,
+        lambda f: _network(f) and f.onset_segment is Segment.SERVER,
         "inflation confined to the server's own hops",
     ),
     _row(
         "server_ttfb",
         Segment.SERVER,
-        lambda f: f.stalling and f.server_slow,
+        lambda f: _network(f) and f.server_slow,
         "slow first byte, far above the connect RTT and any path queue",
     ),
     _row(
@@ -112,6 +118,13 @@ RULES: tuple[Rule, ...] = (
         "CPU saturated during the stall, no network cause found",
     ),
     # ---- fallbacks: only when no row above matched
+    _row(
+        "speed_shortfall",
+        Segment.UNKNOWN,  # no network segment is to blame: the chosen speed needs more
+        lambda f: f.speed_limited,
+        "playing faster than normal needs more data than arrives; the downloads were not "
+        "shown to fall short of the normal-speed bitrate",
+    ),
     _row(
         "unknown_conflict",
         Segment.UNKNOWN,

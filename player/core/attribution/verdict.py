@@ -9,7 +9,7 @@ from player.core import thresholds as T
 from player.core.attribution.confidence import cap, score
 from player.core.attribution.findings import Findings, analyse
 from player.core.attribution.inputs import AttributionInput
-from player.core.attribution.lines import LEAD_KINDS, hop_lines, order, other_lines
+from player.core.attribution.lines import LEAD_KINDS, SPEED_LEAD, hop_lines, order, other_lines
 from player.core.attribution.rules import NAMED, RULES, RULES_BY_KEY, Rule
 from player.core.model import Evidence, Segment, Stall, Verdict
 from player.core.wording import evidence as say
@@ -64,7 +64,7 @@ def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
             rule = RULES_BY_KEY["unknown_flat"]
         conf = cap(rule, f, rule.base)
 
-    lead = LEAD_KINDS.get(rule.segment, ())
+    lead = SPEED_LEAD if rule.key == "speed_shortfall" else LEAD_KINDS.get(rule.segment, ())
     evidence = (
         extra + order(lines, lead)
         if rule.segment is Segment.UNKNOWN

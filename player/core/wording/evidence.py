@@ -127,6 +127,29 @@ def isolated_line(label: str, idle_ms: float, loaded_ms: float) -> str:
     )
 
 
+# --- playback speed ---------------------------------------------------------------------
+SPEED_KIND = "speed"  # the evidence line saying the player plays faster than normal
+
+
+def rate_text(rate: float) -> str:
+    """'2×', '1.5×', '1.25×'."""
+    return f"{rate:g}\u00d7"
+
+
+def speed_line(rate: float) -> str:
+    """'Playing at 2× needs 2× the video's bitrate' (evidence kind SPEED_KIND, value rate)."""
+    r = rate_text(rate)
+    return f"Playing at {r} needs {r} the video's bitrate"
+
+
+def verdict_rate(verdict: Verdict) -> float | None:
+    """The faster-than-normal rate a verdict was made at (its speed line), else None."""
+    for e in verdict.evidence:
+        if e.kind == SPEED_KIND and e.value:
+            return e.value
+    return None
+
+
 # --- fetches, device, probes ----------------------------------------------------------
 def throughput_line(bps: float, needed_bps: float | None) -> str:
     if needed_bps:
@@ -212,7 +235,7 @@ _OVERLAY_KINDS = {  # which evidence the overlay line prefers, by segment
     Segment.INTERCONNECT: ("hop_rtt", "throughput"),
     Segment.SERVER: ("ttfb", "hop_rtt", "throughput"),
     Segment.DEVICE: ("frames", "cpu"),
-    Segment.UNKNOWN: ("throughput", "ttfb", "hop_rtt", "probe"),
+    Segment.UNKNOWN: (SPEED_KIND, "throughput", "ttfb", "hop_rtt", "probe"),
 }
 NOTHING_POINTS = "The measurements do not point at one part of the network."
 NOT_CHECKED = "The route to the server could not be checked from this computer."
@@ -230,7 +253,9 @@ def _plain(e: Evidence, verdict: Verdict) -> str:
     if e.kind == "throughput":
         m = _THROUGHPUT.search(e.text)
         if m and m.group(2):
-            return f"Video arrived at {m.group(1)}; this quality needs {m.group(2)}."
+            rate = verdict_rate(verdict)
+            at = f" at {rate_text(rate)}" if rate else ""
+            return f"Video arrived at {m.group(1)}; this quality{at} needs {m.group(2)}."
         if m:
             return f"Video arrived at {m.group(1)}."
         return ""
@@ -247,6 +272,8 @@ def _plain(e: Evidence, verdict: Verdict) -> str:
         return "This computer's processor was busy."
     if e.kind == "probe":
         return NOT_CHECKED
+    if e.kind == SPEED_KIND and e.value:
+        return f"{speed_line(e.value)}."
     return ""
 
 

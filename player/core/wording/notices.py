@@ -14,10 +14,19 @@ from dataclasses import dataclass
 
 from player.core import thresholds as T
 from player.core.model import Segment, Verdict
-from player.core.wording.evidence import GENERIC_ISP, overlay_line
+from player.core.wording.evidence import GENERIC_ISP, overlay_line, rate_text, verdict_rate
 
 ADJUSTING = "Adjusting video for smoother playback."
 UNKNOWN_TEXT = "Playback stalled. We could not tell which part of the network is to blame."
+# A stall while playing faster than normal that the network is not to blame for
+# (attribution rule "speed_shortfall"); {rate} is "2×".
+SPEED_TEXT = (
+    "Playing at {rate} needs more data than your connection delivers right now. "
+    "Normal speed should play smoothly.",
+    "Playing at {rate} probably needs more data than your connection delivers right now.",
+)
+# Added to any other stall notice while playing faster than normal.
+SPEED_TOO = " This would stall even at normal speed; playing at {rate} needs {rate} the data."
 
 # (sure, soft) templates by rule key; {isp} {name} {culprit} are filled in.
 _TEMPLATES: dict[str, tuple[str, str]] = {
@@ -112,9 +121,15 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
     """
     if verdict.segment is Segment.NONE:
         return ""
+    rate = verdict_rate(verdict)
+    if verdict.rule == "speed_shortfall":  # names no segment: sure only with a throughput
+        # (a throughput against the bitrate needed: it met the normal-speed bitrate)
+        soft = not any(e.kind == "throughput" and "needed" in e.text for e in verdict.evidence)
+        return SPEED_TEXT[1 if soft else 0].format(rate=rate_text(rate) if rate else "this speed")
+    too = SPEED_TOO.format(rate=rate_text(rate)) if rate else ""
     key = _template_key(verdict)
     if verdict.segment is Segment.UNKNOWN or key is None:
-        return UNKNOWN_TEXT
+        return UNKNOWN_TEXT + too
     soft = verdict.confidence < T.SOFT_CONFIDENCE
     template = _TEMPLATES[key][1 if soft else 0]
     culprit = _clean_name(verdict.culprit)
@@ -134,7 +149,7 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
         text = text.replace("{paren}", "" if generic else f" ({culprit})")
     if adjusting and key in _ADJUSTS:
         text = f"{text} {ADJUSTING}"
-    return scrub_addresses(text)
+    return scrub_addresses(text + too)
 
 
 def evidence_summary(verdict: Verdict, max_chars: int = T.SUMMARY_MAX_CHARS) -> str:
@@ -215,8 +230,15 @@ def overlay_notice(
     the verdict's sentence in the viewer's words with one plain evidence line."""
     status = "buffering" if stalled else "recovered"
     adjusting = ADJUSTING if stepped_down else ""
-    waiting = verdict is None or verdict.segment is Segment.NONE or (
-        verdict.segment is Segment.UNKNOWN and stalled and stall_age_s < T.UNKNOWN_PATIENCE_S
+    waiting = (
+        verdict is None
+        or verdict.segment is Segment.NONE
+        or (
+            verdict.segment is Segment.UNKNOWN
+            and verdict.rule != "speed_shortfall"  # the speed is known at once: say it
+            and stalled
+            and stall_age_s < T.UNKNOWN_PATIENCE_S
+        )
     )
     if waiting:
         return Notice(BUFFERING, LOOKING if stalled else "", status, serial, stalls, "", adjusting)
