@@ -59,25 +59,13 @@ def run_ffmpeg(args: list[str], timeout: float = FFMPEG_TIMEOUT_S) -> None:
         raise MediaError(f"ffmpeg failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
 
 
-def make_hls(
-    directory: Path | str,
-    seconds: float = 20,
-    renditions: Sequence[tuple[int, int]] = DEFAULT_RENDITIONS,
-    segment_s: float = 2,
-    fps: int = 25,
-    audio: bool = True,
-    timeout: float = FFMPEG_TIMEOUT_S,
-) -> Path:
-    """Write a multi-rendition VOD HLS stream into ``directory``; return ``master.m3u8``.
-
-    ``renditions`` are ``(height, video_bitrate_bps)``; rendition ``i`` lives in
-    ``v{i}/index.m3u8`` with segments ``v{i}/seg_NNN.ts``. The master lists them
-    with ``BANDWIDTH`` and ``RESOLUTION`` in the given order.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    if not renditions:
-        raise ValueError("at least one rendition is needed")
+def ladder_args(
+    seconds: float, renditions: Sequence[tuple[int, int]], segment_s: float, fps: int, audio: bool
+) -> list[str]:
+    """ffmpeg's inputs, scaling and encoder arguments for a rendition ladder encoded in one
+    run (``renditions``: ``(height, video_bitrate_bps)``): a key frame at every segment
+    start and the same timestamps in every rendition, so segments align across them; the
+    caller adds its muxer (HLS in MPEG-TS or fMP4, DASH)."""
     n = len(renditions)
     max_h = max(h for h, _ in renditions)
     src_v = f"testsrc2=size={width_for(max_h)}x{max_h}:rate={fps}:duration={seconds}"
@@ -116,6 +104,31 @@ def make_hls(
         ]
     if audio:
         args += ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE)]
+    return args
+
+
+def make_hls(
+    directory: Path | str,
+    seconds: float = 20,
+    renditions: Sequence[tuple[int, int]] = DEFAULT_RENDITIONS,
+    segment_s: float = 2,
+    fps: int = 25,
+    audio: bool = True,
+    timeout: float = FFMPEG_TIMEOUT_S,
+) -> Path:
+    """Write a multi-rendition VOD HLS stream into ``directory``; return ``master.m3u8``.
+
+    ``renditions`` are ``(height, video_bitrate_bps)``; rendition ``i`` lives in
+    ``v{i}/index.m3u8`` with segments ``v{i}/seg_NNN.ts``. The master lists them
+    with ``BANDWIDTH`` and ``RESOLUTION`` in the given order.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if not renditions:
+        raise ValueError("at least one rendition is needed")
+    n = len(renditions)
+    args = ladder_args(seconds, renditions, segment_s, fps, audio)
+    if audio:
         vmap = " ".join(f"v:{i},a:{i}" for i in range(n))
     else:
         vmap = " ".join(f"v:{i}" for i in range(n))

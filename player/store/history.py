@@ -32,6 +32,7 @@ import platformdirs
 
 from player.core.isp_index import SessionRow, StallRow
 from player.core.redact import redact_source
+from player.store.files import DIR_MODE, FILE_MODE
 from player.store.prefs import APP_NAME
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 DATA_ENV = "STALLWATCH_DATA_DIR"  # tests and portable setups point this elsewhere
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 2000  # another process (a second window) holding the lock: wait this long
-FILE_MODE = 0o600  # the history says what you watched: only you may read it
-DIR_MODE = 0o700
 
 # One entry per schema version: MIGRATIONS[i] takes the file from version i to i + 1.
 MIGRATIONS: list[str] = [

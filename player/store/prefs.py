@@ -19,6 +19,7 @@ from pathlib import Path
 import platformdirs
 
 from player.core.redact import safe_url
+from player.store.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ APP_NAME = "stallwatch"
 RECENT_MAX = 10  # the Open Recent menu stays one screen tall
 CONFIG_ENV = "STALLWATCH_CONFIG_DIR"  # tests and portable setups point these elsewhere
 CACHE_ENV = "STALLWATCH_CACHE_DIR"
-FILE_MODE = 0o600  # the prefs name the videos you watched (recent items): only you may read them
-DIR_MODE = 0o700
 
 
 def config_dir() -> Path:
@@ -137,13 +136,6 @@ class PrefsStore:
 
     def _write(self, data: dict) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-            os.chmod(self.path.parent, DIR_MODE)
-            tmp = self.path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                os.fchmod(f.fileno(), FILE_MODE)  # an old .tmp keeps its mode through O_CREAT
-                f.write(json.dumps(data, indent=2))
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(data, indent=2).encode("utf-8"))
         except OSError as exc:
             log.warning("could not save preferences to %s: %s", self.path, exc)

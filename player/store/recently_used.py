@@ -13,6 +13,7 @@ nobody's list is lost. All of this runs on one writer thread, never the GUI's.
 
 from __future__ import annotations
 
+import io
 import logging
 import mimetypes
 import os
@@ -21,6 +22,8 @@ import threading
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
+
+from player.store.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -164,16 +167,11 @@ class RecentlyUsed:
         add_bookmark(root, file, _now())
         tree = ET.ElementTree(root)
         ET.indent(tree)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
+        buf = io.BytesIO()
+        tree.write(buf, encoding="UTF-8", xml_declaration=True)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "wb") as f:
-                os.fchmod(f.fileno(), mode)
-                tree.write(f, encoding="UTF-8", xml_declaration=True)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, buf.getvalue(), mode=mode, dir_mode=None)
         except OSError as exc:
             log.warning("could not update %s: %s", self.path, exc)
-            tmp.unlink(missing_ok=True)
             return
         log.debug("added a file to %s", self.path)

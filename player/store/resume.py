@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from player.store.files import write_atomic
 from player.store.history import data_dir
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,6 @@ FILE_NAME = "resume.json"
 FORMAT_VERSION = 1
 # Enough for months of viewing; the newest win. 500 entries are ~60 KB of JSON, read once.
 MAX_ENTRIES = 500
-FILE_MODE = 0o600  # which videos you left unfinished is yours alone (as the history)
-DIR_MODE = 0o700
 LOAD_WAIT_S = 2.0  # tests' and shutdown's bounded wait for the first load
 
 
@@ -170,13 +168,6 @@ class ResumeStore:
                 "entries": {k: asdict(v) for k, v in self._points.items()},
             }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-            os.chmod(self.path.parent, DIR_MODE)
-            tmp = self.path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                os.fchmod(f.fileno(), FILE_MODE)  # an old .tmp keeps its mode through O_CREAT
-                f.write(json.dumps(data, indent=1))
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(data, indent=1).encode("utf-8"))
         except OSError as exc:
             log.warning("could not save resume positions to %s: %s", self.path, exc)

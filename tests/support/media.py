@@ -18,6 +18,7 @@ from player.demo.media import (
     FFMPEG_TIMEOUT_S,
     MediaError,
     ffmpeg_available,
+    ladder_args,
     make_hls,
     run_ffmpeg,
     width_for,
@@ -212,38 +213,7 @@ def make_hls_fmp4(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     n = len(renditions)
-    max_h = max(h for h, _ in renditions)
-    args = [
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={width_for(max_h)}x{max_h}:rate={fps}:duration={seconds}",
-    ]
-    args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={AUDIO_RATE}:duration={seconds}"]
-    split = f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n))
-    scales = ";".join(
-        f"[s{i}]scale={width_for(h)}:{h}[o{i}]" for i, (h, _) in enumerate(renditions)
-    )
-    args += ["-filter_complex", f"{split};{scales}"]
-    for i in range(n):
-        args += ["-map", f"[o{i}]"]
-    for _ in range(n):
-        args += ["-map", "1:a"]
-    gop = max(1, round(segment_s * fps))
-    args += [
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-    ]  # fmt: skip
-    for i, (_, bps) in enumerate(renditions):
-        args += [
-            f"-b:v:{i}",
-            str(bps),
-            f"-maxrate:v:{i}",
-            str(bps),
-            f"-bufsize:v:{i}",
-            str(2 * bps),
-        ]
-    args += ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE)]
+    args = ladder_args(seconds, renditions, segment_s, fps, audio=True)
     args += [
         "-f", "hls", "-hls_time", str(segment_s), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_segment_filename", str(directory / "v%v" / "seg_%03d.m4s"),

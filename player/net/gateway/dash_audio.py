@@ -71,14 +71,7 @@ class DashAudio:
         if body is None:
             h.send_simple(502, "upstream failed\n", head)
             return
-        h.send_response(200)
-        h.send_header("Content-Type", AUDIO_TYPE)
-        h.send_header("Content-Length", str(len(body)))
-        h.send_header("Cache-Control", "no-store")
-        h.end_headers()
-        if not head:
-            self.ledger.wrote(None, len(body))
-            h.write(body)
+        self.relay.send_bytes(h, body, head, AUDIO_TYPE)
 
     def _serve_audio_segment(
         self, h: Handler, sess: Session, state: DashState, seq: int, head: bool

@@ -190,7 +190,10 @@ class Relay:
         self, h: Handler, text: str, head: bool, ctype: str = CONTENT_TYPES[".m3u8"]
     ) -> None:
         """A generated body (playlist, MPD) in one piece."""
-        body = text.encode("utf-8")
+        self.send_bytes(h, text.encode("utf-8"), head, ctype)
+
+    def send_bytes(self, h: Handler, body: bytes, head: bool, ctype: str) -> None:
+        """A body held in memory (generated text, a cached init segment) in one piece."""
         h.send_response(200)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(body)))
