@@ -147,6 +147,10 @@ class SettingsDialog(QDialog):
         self.caching.setValue(max(CACHING_MIN_MS, min(CACHING_MAX_MS, p.network_caching_ms)))
         pf.addRow("Network caching:", self.caching)
         pf.addRow("", _hint("Caching applies from the next video you open."))
+        self.single_instance = QCheckBox("Open new files in the running player")
+        self.single_instance.setChecked(p.single_instance)
+        pf.addRow("", self.single_instance)
+        pf.addRow("", _hint("Off: every launch is a separate player (applies from the next launch)."))
         grid.addWidget(playback, 1, 0)
 
         names = QGroupBox("Network names")
@@ -192,6 +196,7 @@ class SettingsDialog(QDialog):
             screenshot_dir=self.screenshot_dir.text().strip() or self.prefs.screenshot_dir,
             rendition=self.rendition.currentData() or AUTO,
             network_caching_ms=self.caching.value(),
+            single_instance=self.single_instance.isChecked(),
         )
 
     def _accept(self) -> None:

@@ -58,6 +58,7 @@ def _apply(window, **values) -> None:  # noqa: ANN001
     widgets = {
         "show_notices": dlg.show_notices, "probe_path": dlg.probe_path, "rdap_lookup": dlg.rdap,
         "evidence_card": dlg.evidence_card, "redact": dlg.redact, "auto_screenshot": dlg.auto_screenshot,
+        "single_instance": dlg.single_instance,
     }  # fmt: skip
     for key, value in values.items():
         if key in widgets:
@@ -81,6 +82,7 @@ def test_every_setting_persists_across_a_restart(harness, tmp_path) -> None:  # 
         "show_notices": False, "probe_path": False, "rdap_lookup": True, "evidence_card": False,
         "redact": False, "auto_screenshot": True, "screenshot_dir": str(tmp_path / "shots"),
         "network_caching_ms": 3000, "rendition": "360p", "org_overrides": {"example-isp.net": "My ISP"},
+        "single_instance": False,
     }  # fmt: skip
     defaults = Prefs()
     assert all(getattr(defaults, k) != v for k, v in changed.items()), "each change must be a change"
