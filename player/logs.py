@@ -7,6 +7,8 @@ Every line, on both, goes through :func:`redact_line`: URLs lose their credentia
 query strings, fragments and token-like path segments (:func:`player.core.redact.redact_urls_in_text`;
 the gateway's per-run secret is such a segment), so nothing secret reaches a log. The
 file and its folder are readable by the user only: the lines name the videos watched.
+The file is written by one background thread (:class:`BackgroundFileHandler`): a line
+logged on the GUI thread only joins a queue, it never waits for the disk.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import queue
 import re
 import sys
 from pathlib import Path
@@ -95,6 +98,33 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         )
 
 
+class BackgroundFileHandler(logging.handlers.QueueHandler):
+    """Hands each record to a queue that one thread (a :class:`logging.handlers.QueueListener`)
+    writes to ``target``: the logging thread (often the GUI's) never blocks on the disk.
+    ``flush`` waits until every queued line is written (tests, exit); ``close`` stops the
+    thread after the last line and closes the file."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        super().__init__(queue.Queue())
+        self.target = target
+        self.setLevel(target.level)
+        self.listener = logging.handlers.QueueListener(
+            self.queue, target, respect_handler_level=True
+        )
+        self.listener.start()
+
+    def flush(self) -> None:
+        if self.listener._thread is not None:  # noqa: SLF001 - stopped: nothing is queued
+            self.queue.join()
+        self.target.flush()
+
+    def close(self) -> None:
+        if self.listener._thread is not None:  # noqa: SLF001
+            self.listener.stop()  # writes what is queued, then ends the thread
+        self.target.close()
+        super().close()
+
+
 def stderr_level(verbosity: int) -> int:
     return logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
 
@@ -104,15 +134,16 @@ def file_level(verbosity: int) -> int:
 
 
 def open_log_file(path: Path, verbosity: int) -> logging.Handler:
-    """The file handler for ``path``, its folder made (0700) when missing; OSError when it
-    cannot be written."""
+    """The file handler for ``path`` (written from a background thread), its folder made
+    (0700) when missing; OSError when it cannot be written."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=DIR_MODE)
     handler = PrivateRotatingFileHandler(
         path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
     )
     handler.setLevel(file_level(verbosity))
-    return handler
+    handler.setFormatter(RedactingFormatter(FORMAT))
+    return BackgroundFileHandler(handler)
 
 
 def setup_logging(
@@ -126,7 +157,7 @@ def setup_logging(
     for h in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(h)
         h.close()
-    formatter = RedactingFormatter(FORMAT)
+    formatter = RedactingFormatter(FORMAT)  # the file handler's own is the same
     console = StderrHandler()
     console.setLevel(stderr_level(verbosity))
     handlers: list[logging.Handler] = [console]
@@ -140,9 +171,15 @@ def setup_logging(
             path = default_log_file()
         except OSError as exc:
             sys.stderr.write(f"stallwatch: not writing a log file ({exc})\n")
+    console.setFormatter(formatter)
     for h in handlers:
-        h.setFormatter(formatter)
         setattr(h, _OURS, True)
         root.addHandler(h)
     root.setLevel(min(h.level for h in handlers))
     return path
+
+
+def flush() -> None:
+    """Wait until every line logged so far is in the log file."""
+    for h in logging.getLogger().handlers:
+        h.flush()

@@ -77,6 +77,7 @@ def test_default_log_in_the_user_state_folder(
     path = logs.setup_logging(0)
     assert path == tmp_path / "state" / "stallwatch" / "log" / "stallwatch.log"
     logging.getLogger("player.test").warning("hello")
+    logs.flush()  # the file is written by a background thread
     assert "hello" in path.read_text()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
