@@ -72,6 +72,7 @@ def attribution_input(
     length_s: float | None = None,
     via_gateway: bool = True,
     playback_rate: float = 1.0,
+    crowding_persisted: bool = False,
 ) -> AttributionInput:
     """All evidence for a verdict at ``now``.
 
@@ -82,9 +83,16 @@ def attribution_input(
     bitrate it needs. ``via_gateway``: False when no gateway carries the stream (local
     media, or VLC fetches it itself): no in-flight downloads, no size-based bitrate.
     ``playback_rate``: libVLC's playback rate; at 2x playback needs twice the bitrate.
+    ``crowding_persisted``: the caller saw the same queue inside the ISP while idle at an
+    earlier stall on this path (the per-stall evidence cannot show persistence); False, the
+    cautious default, keeps "The {ISP} network is crowded" from being said.
     """
     rate = playback_rate if playback_rate > 0 else 1.0
-    inp = AttributionInput(stalling=stall_started_at is not None, playback_rate=rate)
+    inp = AttributionInput(
+        stalling=stall_started_at is not None,
+        playback_rate=rate,
+        crowding_persisted=crowding_persisted,
+    )
     if path is None:
         inp.probe_status = ProbeStatus.NOT_RUN
         inp.probe_reason = say.PROBE_OFF if via_gateway else say.PROBE_LOCAL_MEDIA

@@ -22,8 +22,23 @@ local (fc00::/7) and IPv6 link-local (fe80::/10).
 
 Position decides as much as the address: the home network ends at the default gateway
 (DESIGN.md, "home_network: between this computer and the home gateway"). Private hops
-*after* the gateway are the ISP's internal routers (many ISPs number their access network
-from RFC 1918), not a second home router.
+*after* the gateway are not automatically home: they are placed like unnamed hops (many
+ISPs number their access network from RFC 1918).
+
+Borders by network, not only by name (issue 8)
+----------------------------------------------
+* An organisation whose kind (the names table's ``kind``, :data:`NOT_ISP_KINDS`) says it is
+  a transit provider, an exchange point, a VPN, a CDN, a content or a cloud network is never
+  "the ISP", even when it is the first name past home; transit and IXP hops are the
+  interconnect (the networks between the ISP and the video's network), a VPN endpoint's
+  hop cannot be placed (the tunnel hides the route before it).
+* A hop named in the ISP's domain *after* a hop of another network sits at the far end of
+  a peering link (interconnect addresses are often numbered from one party's space): it is
+  the peer's interface, the interconnect, not the ISP.
+* Unnamed hops past the ISP's last named hop are never the ISP's: they stay ``unknown``
+  unless both neighbours agree on another segment.
+* The destination is the server even when it is the first hop (a one-hop or loopback
+  path): it is never home.
 """
 
 from __future__ import annotations
@@ -49,6 +64,13 @@ HOME_NETWORKS = tuple(
 #: RFC 6598 shared space for carrier-grade NAT: the ISP's, never home (kept for reference
 #: and tests; it is simply not in HOME_NETWORKS)
 CGNAT_NETWORK = ipaddress.ip_network("100.64.0.0/10")
+#: names-table kinds (player/data/isp_names.json) of organisations that are never the
+#: viewer's ISP; an org of unknown kind (None: not in the table) or "isp" may be
+NOT_ISP_KINDS = frozenset({"transit", "ixp", "vpn", "cdn", "content", "cloud"})
+#: of those, the kinds that carry traffic between networks: their hops are the interconnect
+BETWEEN_KINDS = frozenset({"transit", "ixp"})
+#: a VPN endpoint: what lies before it is hidden in the tunnel, its hop cannot be placed
+VPN_KIND = "vpn"
 
 
 def is_home_address(address: str | None) -> bool:
@@ -60,6 +82,19 @@ def is_home_address(address: str | None) -> bool:
     except ValueError:
         return False
     return any(ip in net for net in HOME_NETWORKS if net.version == ip.version)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for a loopback address literal or ``localhost``: this computer itself."""
+    if not host:
+        return False
+    text = host.strip().strip("[]").lower()
+    if text == "localhost" or text.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(text.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def is_home_org(org: str | None) -> bool:
@@ -90,6 +125,7 @@ class HopFacts:
     is_gateway: bool = False  # the client's default gateway
     is_destination: bool = False  # the media server itself (normally the last hop)
     segment: Segment | None = None  # an explicit segment wins over the classification
+    org_kind: str | None = None  # the names table's kind of ``org`` (None: not known)
 
     @property
     def has_answered(self) -> bool:
@@ -134,9 +170,11 @@ def classify_segments(
     * server's org: the destination hop's org, else ``server_org`` (the caller's name for
       the media host). Without a flagged destination, a last hop of the server's org is
       the destination.
-    * isp: hops whose org is the ISP's: ``isp_org`` when given, else the first org past
-      home that is not the server's (none when the server's org comes first), plus
-      unnamed hops between the home network and the ISP's hops.
+    * isp: hops whose org is the ISP's, up to the first hop of another network:
+      ``isp_org`` when given, else the first org past home that is not the server's and
+      whose kind is not in :data:`NOT_ISP_KINDS` (none when the server's org comes first),
+      plus unnamed hops between the home network and the ISP's hops. A hop of the ISP's
+      org after a hop of another network is the peer's interface: interconnect.
     * the ISP's access router: when the home network was identified, the hop right after
       it (answering or silent) that has no org of its own and no explicit segment is the
       ISP's, even when no ISP can be named: the viewer's access link always belongs to
@@ -144,9 +182,11 @@ def classify_segments(
       link past it may already be an interconnect; past the ISP's last named hop nothing
       is the ISP's by default).
     * interconnect: the first hop outside the ISP's org (even if it belongs to the
-      server's org: a queue on the peering link first shows at that hop), and any
-      further transit hops before the server's network.
-    * server: the server's org hops after that, and the destination itself.
+      server's org: a queue on the peering link first shows at that hop), any further
+      transit hops before the server's network, and every hop of a transit or IXP kind.
+      A hop of a VPN kind is unknown (the tunnel hides what lies before it).
+    * server: the server's org hops after that, and the destination itself (also when
+      it is the first hop: the destination is never home).
     * unknown: named hops when no ISP can be named and no boundary was seen, and
       silent/unnamed hops whose neighbours disagree.
 
@@ -172,10 +212,12 @@ def classify_segments(
     )
     if gw_idx is not None:
         home_end = gw_idx
-        if not hs[gw_idx].home and hs[gw_idx].org_known:
+        if (not hs[gw_idx].home and hs[gw_idx].org_known) or hs[gw_idx].is_destination:
             home_end = gw_idx - 1
-    elif hs[0].home or (not hs[0].has_answered and is_home_address(gw)):
-        home_end = 0
+    elif (hs[0].home or (not hs[0].has_answered and is_home_address(gw))) and not (
+        hs[0].is_destination
+    ):
+        home_end = 0  # the destination is the server, never home (a one-hop path)
     orgs: list[str | None] = [None] * n
     seg: list[Segment | None] = [None] * n
     for i in range(home_end + 1):
@@ -193,10 +235,19 @@ def classify_segments(
     if dest_idx is None and srv is not None and orgs[-1] == srv and n - 1 > home_end:
         dest_idx = n - 1
 
-    # 3. the ISP's org: first org past home that is not the server's
+    # 3. the ISP's org: first org past home that is not the server's and whose kind does
+    # not rule it out (a transit provider, an IXP, a VPN, a CDN/cloud is never the ISP)
+    kinds = {orgs[i]: hs[i].org_kind for i in rest if orgs[i] and hs[i].org_kind}
     isp = isp_org
     if isp is None:
-        isp = next((orgs[i] for i in rest if orgs[i] and orgs[i] != srv), None)
+        isp = next(
+            (
+                orgs[i]
+                for i in rest
+                if orgs[i] and orgs[i] != srv and kinds.get(orgs[i]) not in NOT_ISP_KINDS
+            ),
+            None,
+        )
         if isp is not None:
             first_isp = next(i for i in rest if orgs[i] == isp)
             if srv and any(orgs[i] == srv for i in range(home_end + 1, first_isp)):
@@ -211,8 +262,16 @@ def classify_segments(
             continue
         if o is None:
             continue
-        if isp is not None and o == isp:
+        kind = kinds.get(o)
+        if isp is not None and o == isp and not outside_seen:
             seg[i] = Segment.ISP
+        elif isp is not None and o == isp:
+            seg[i] = Segment.INTERCONNECT  # the ISP's name past another network: the peer's
+        elif kind == VPN_KIND:
+            seg[i] = Segment.UNKNOWN  # a tunnel's endpoint: the route before it is hidden
+        elif kind in BETWEEN_KINDS and o != srv:
+            seg[i] = Segment.INTERCONNECT
+            outside_seen = True
         elif isp is None and not outside_seen and o != srv:
             seg[i] = Segment.UNKNOWN
         elif not outside_seen:

@@ -144,6 +144,15 @@ CARRY_FRACTION = 0.5
 # An onset needs at least half of the later answering hops to carry it; otherwise it is a
 # router answering slowly from its control plane, not a queue.
 CARRY_MIN_FRACTION = 0.5
+# A router slow to answer in front of a real queue: the next hop is inflated too, but by
+# less than a quarter of this hop's rise. A queue on the link into this hop would reach the
+# next hop whole (queues add up along the path), so the rise is this router's own slowness
+# and the queue cannot be moved onto it; with no flat hop between, the queue's link cannot
+# be placed (unknown). A quarter, not CARRY_FRACTION: a BBR queue of tens of ms read from a
+# few samples can show half at the next hop, a control-plane delay of hundreds of ms on
+# top of a 40 ms queue shows far less. Idle-based statistics only (the spread fallback's
+# swings are too noisy for a ratio).
+SLOW_ALONE_FRACTION = 0.25
 # Slow first byte: median TTFB >= 400 ms (well past any usual RTT + request handling) and
 # TTFB - RTT - path queue >= max(300 ms, 4 x RTT) ("much larger than the connect RTT").
 SERVER_TTFB_MIN_MS = 400.0
@@ -171,18 +180,22 @@ RATE_NORMAL_TOLERANCE = 0.02
 # a notch lower than ISP (the org boundary from reverse DNS can be off by a hop); a queue
 # only at the server's hops lower again (servers often answer probes from a slow path).
 # Device with CPU saturation is near-certain, drops alone less so, CPU alone is weak.
+# A server on this computer (loopback) that delivers less than the video needs is the
+# server by elimination (no network lies between): a notch below a measured slow first byte.
 # Unknown rows carry no confidence (they name nothing); "none" is a fact, not a guess.
 RULE_BASE_CONFIDENCE: dict[str, float] = {
     "device_drops_cpu": 0.9,
     "device_drops": 0.7,
     "home_crowded": 0.8,
     "home_slow": 0.8,
+    "isp_access": 0.8,
     "isp_crowded": 0.85,
-    "isp_slow": 0.8,
+    "isp_core": 0.8,
     "interconnect_crowded": 0.8,
     "interconnect_slow": 0.75,
     "server_path": 0.65,
     "server_ttfb": 0.8,
+    "server_local": 0.7,
     "device_cpu": 0.45,
     "speed_shortfall": 0.0,
     "unknown_conflict": 0.0,
@@ -192,6 +205,16 @@ RULE_BASE_CONFIDENCE: dict[str, float] = {
     "unknown_flat": 0.0,
     "none": 1.0,
 }
+# "The {ISP} network is crowded" is the sentence of the 2014 cease-and-desist letter (the
+# seeds): it is said only for a queue inside the ISP's own network, past its access link
+# (a flat answering ISP hop before the onset), seen while idle (not in the spread fallback),
+# persisting across stalls (AttributionInput.crowding_persisted), and at this confidence or
+# more. 0.7 = the crowded row's base 0.85 x a quality of 0.82: full samples and a margin of
+# about 1.8 x the crowd threshold, with no contradicting or isolated hop, no gradual rise
+# and no conflict (each of those factors alone takes such a verdict below it). Below the bar the notice says what was measured and that
+# the cause is not settled. The wording checks the same bar (an overall verdict's share
+# can lower a stall's confidence below it).
+ISP_CROWDED_MIN_CONFIDENCE = 0.7
 # Confidence = base (per rule) x sample factor x margin factor x consistency factors.
 # Sample factor rises linearly from CONF_SAMPLE_FLOOR (no samples) to 1 at FULL samples.
 CONF_SAMPLE_FLOOR = 0.5

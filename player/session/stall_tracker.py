@@ -12,12 +12,13 @@ went is in :attr:`StallTracker.notice_log`.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from player.core import buffer_health as bh
 from player.core import thresholds as T
-from player.core.attribution import AttributionInput, attribute
+from player.core.attribution import AttributionInput, attribute, crowding_persisted
 from player.core.model import PlaybackState, Segment, Stall, Verdict
 from player.core.notice_merge import NoticeBudget, RecentStalls, recently_stepped_down
 from player.core.wording import Notice, overlay_notice
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 VERDICT_REFRESH_S = 1.0  # re-run attribution this often while stalled
 NOTICE_LINGER_S = T.NOTICE_LINGER_S  # keep the notice this long after a stall ends
+# Earlier stalls' verdicts kept for the "crowded" bar (a queue seen at an earlier stall too):
+# the last few are enough to show persistence, and a long live stream must not grow a list.
+PAST_VERDICTS_KEPT = 20
 
 
 @dataclass(slots=True)
@@ -80,6 +84,8 @@ class StallTracker:
         self._open: NoticeRecord | None = None  # the band up now
         self._notice_verdict: Verdict | None = None
         self._serial = 0
+        # this open's ended stalls' last verdicts, newest last
+        self._past_verdicts: deque[Verdict] = deque(maxlen=PAST_VERDICTS_KEPT)
 
     def reset(self, media: OpenMedia) -> None:
         """A new open: no stall in progress, no notice."""
@@ -88,6 +94,7 @@ class StallTracker:
         self._notice_until = None
         self.set_notice(None, None)
         self._open = None
+        self._past_verdicts.clear()
         self.budget.reset()
         self.recent.reset()
 
@@ -122,7 +129,7 @@ class StallTracker:
         if track.last_verdict_at is not None and now - track.last_verdict_at < VERDICT_REFRESH_S:
             return
         adjusting = self._adjusting()
-        verdict = attribute(self._evidence(track.started_at), adjusting=adjusting)
+        verdict = self._attribute(track, adjusting)
         track.last_verdict_at = now
         if track.first_verdict_at is None:
             track.first_verdict_at = now
@@ -138,8 +145,18 @@ class StallTracker:
         if track is None:
             return stalls
         fresh = replace(track.stall)
-        _record(fresh, attribute(self._evidence(track.started_at), adjusting=self._adjusting()), now - track.started_at)
+        _record(fresh, self._attribute(track, self._adjusting()), now - track.started_at)
         return [fresh if s is track.stall else s for s in stalls]
+
+    def _attribute(self, track: _StallTrack, adjusting: bool) -> Verdict:
+        """The verdict for the stall in progress. A queue inside the ISP past the access
+        link becomes "crowded" only if an earlier stall of this open showed it too
+        (core's bar: :func:`crowding_persisted`), so that verdict is made again with the flag."""
+        inp = self._evidence(track.started_at)
+        verdict = attribute(inp, adjusting=adjusting)
+        if verdict.rule == "isp_core" and crowding_persisted(self._past_verdicts, verdict.culprit):
+            verdict = attribute(replace(inp, crowding_persisted=True), adjusting=adjusting)
+        return verdict
 
     def _show(self, verdict: Verdict | None, now: float, *, stalled: bool) -> None:
         """(Re)word the band of the stall in progress / just ended."""
@@ -148,7 +165,9 @@ class StallTracker:
             return
         track = self._track
         started = track.started_at if track is not None else rec.stall_started_at
-        stepped_down = self._adjusting() and recently_stepped_down(self._media.step_downs, started, now)
+        stepped_down = self._adjusting() and recently_stepped_down(
+            self._media.step_downs, started, now
+        )
         n = overlay_notice(
             verdict,
             stalled=stalled,
@@ -175,7 +194,9 @@ class StallTracker:
     def _on_stall_started(self, ev: bh.StallStarted) -> None:
         monitor = self._media.monitor
         stall = monitor.stalls[-1] if monitor.stalls else Stall(start_s=ev.start_s)
-        self._track = _StallTrack(stall=stall, started_at=(self._media.opened_at or 0.0) + ev.start_s)
+        self._track = _StallTrack(
+            stall=stall, started_at=(self._media.opened_at or 0.0) + ev.start_s
+        )
         log.info("stall started at %.2f s (buffer %s)", ev.start_s, ev.buffer_ahead_s)
         self._sink.set_state(PlaybackState.STALLED)
         self._sink.emit(StallBegan(start_s=ev.start_s))
@@ -207,6 +228,8 @@ class StallTracker:
         log.info("stall ended after %.2f s (%s)", ev.duration_s, ev.reason)
         # The verdict stands as made during the stall: evidence gathered after
         # the recovery describes a healthy network, not the stall.
+        if self._track is not None and self._track.stall.verdict is not None:
+            self._past_verdicts.append(self._track.stall.verdict)
         self._track = None
         if self._sink.state is PlaybackState.STALLED:
             self._sink.set_state(PlaybackState.PLAYING)

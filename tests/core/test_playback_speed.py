@@ -87,7 +87,7 @@ def test_fast_speed_without_a_throughput_only_says_probably() -> None:
 
 def test_a_link_below_even_1x_is_still_named_and_the_speed_said() -> None:
     v = attribute(make(path(inflate_at=2), throughput=[0.6 * BITRATE] * 4, rate=2.0))
-    assert v.segment is Segment.ISP and v.rule == "isp_slow"
+    assert v.segment is Segment.ISP and v.rule == "isp_access"
     assert v.message.endswith(
         "This would stall even at normal speed; playing at 2× needs 2× the data."
     )

@@ -38,12 +38,23 @@ def v(seg: Segment, culprit: str | None, rule: str, conf: float = SURE, ev=None)
             "The Verizon network is crowded right now. Adjusting video for smoother playback.",
         ),
         (
+            v(Segment.ISP, "Verizon", "isp_access"),
+            "Your connection to Verizon is full right now. "
+            "It may be other devices at home, other downloads on this computer or a limit set in your router.",
+        ),
+        (
+            v(Segment.ISP, "Verizon", "isp_core"),
+            "Delays grew inside the Verizon network, beyond your connection to it. "
+            "What causes them is not settled.",
+        ),
+        (  # a stored verdict of the rule before issue 8: where, not why
             v(Segment.ISP, "Verizon", "isp_slow"),
-            "Your Verizon connection can't carry this video's bitrate right now.",
+            "The slowdown is in the part of the route run by Verizon. "
+            "What causes it is not settled.",
         ),
         (
             v(Segment.INTERCONNECT, "the link between Verizon and ExampleCDN", "interconnect_slow"),
-            "The link between Verizon and ExampleCDN is congested.",
+            "The link between Verizon and ExampleCDN is full right now.",
         ),
         (
             v(
@@ -51,7 +62,7 @@ def v(seg: Segment, culprit: str | None, rule: str, conf: float = SURE, ev=None)
                 "the link between Verizon and ExampleCDN",
                 "interconnect_crowded",
             ),
-            "The link between Verizon and ExampleCDN is congested.",
+            "The link between Verizon and ExampleCDN is congested right now.",
         ),
         (
             v(Segment.HOME_NETWORK, "your home network", "home_slow"),
@@ -80,11 +91,11 @@ def test_notice_texts(verdict: Verdict, text: str) -> None:
 @pytest.mark.parametrize(
     ("verdict", "soft_word"),
     [
-        (v(Segment.ISP, "Verizon", "isp_crowded", SOFT), "seems to be crowded"),
-        (v(Segment.ISP, "Verizon", "isp_slow", SOFT), "probably can't carry"),
+        (v(Segment.ISP, "Verizon", "isp_access", SOFT), "seems to be full"),
+        (v(Segment.ISP, "Verizon", "isp_core", SOFT), "Delays seem to grow"),
         (
             v(Segment.INTERCONNECT, "the link between A and B", "interconnect_slow", SOFT),
-            "seems to be congested",
+            "seems to be full",
         ),
         (v(Segment.HOME_NETWORK, "your home network", "home_slow", SOFT), "is probably slowing"),
         (v(Segment.SERVER, "example.com", "server_ttfb", SOFT), "seems to be responding"),
@@ -98,7 +109,10 @@ def test_low_confidence_softens(verdict: Verdict, soft_word: str) -> None:
 
 
 def test_segment_only_verdicts_still_get_a_sentence() -> None:
-    assert notice_text(Verdict(Segment.ISP, "Comcast", 0.9)).startswith("Your Comcast connection")
+    # only the segment: where the slowdown is, not a claim about why
+    assert notice_text(Verdict(Segment.ISP, "Comcast", 0.9)) == (
+        "The slowdown is in the part of the route run by Comcast. What causes it is not settled."
+    )
     assert "home network" in notice_text(Verdict(Segment.HOME_NETWORK, None, 0.9))
 
 
@@ -106,8 +120,11 @@ def test_missing_names_fall_back_to_generic_words() -> None:
     assert notice_text(v(Segment.ISP, None, "isp_crowded")).startswith(
         "Your internet provider's network is crowded"
     )
-    assert notice_text(v(Segment.ISP, "your internet provider", "isp_slow")).startswith(
-        "Your internet connection can't"
+    assert notice_text(v(Segment.ISP, "your internet provider", "isp_access")).startswith(
+        "Your internet connection is full right now."
+    )
+    assert notice_text(v(Segment.ISP, None, "isp_core")).startswith(
+        "Delays grew inside your internet provider's network, beyond your connection to it."
     )
     assert notice_text(v(Segment.SERVER, None, "server_ttfb")) == (
         "The video's server is responding slowly."
@@ -132,9 +149,9 @@ def test_notice_has_title_and_evidence_line() -> None:
             "1st hop (home router) steady at 1 ms",
         ),
     ]
-    n = notice(v(Segment.ISP, "Verizon", "isp_slow", ev=ev))
+    n = notice(v(Segment.ISP, "Verizon", "isp_access", ev=ev))
     assert isinstance(n, Notice)
-    assert n.title.startswith("Your Verizon connection")
+    assert n.title.startswith("Your connection to Verizon is full")
     assert n.detail.startswith("RTT to 2nd hop (Verizon) rose 14 ms -> 310 ms under load")
     assert len(n.detail) <= T.SUMMARY_MAX_CHARS
     assert evidence_summary(v(Segment.UNKNOWN, None, "unknown_flat")) == ""
@@ -142,7 +159,7 @@ def test_notice_has_title_and_evidence_line() -> None:
 
 def test_summary_is_trimmed_to_one_line() -> None:
     long = Evidence("hop_rtt", "x" * 300)
-    s = evidence_summary(v(Segment.ISP, "V", "isp_slow", ev=[long]))
+    s = evidence_summary(v(Segment.ISP, "V", "isp_access", ev=[long]))
     assert len(s) == T.SUMMARY_MAX_CHARS and s.endswith("\u2026")
 
 
@@ -195,6 +212,8 @@ def test_scrub_keeps_numbers_and_times() -> None:
         [
             "",
             "isp_crowded",
+            "isp_access",
+            "isp_core",
             "isp_slow",
             "interconnect_slow",
             "home_slow",
@@ -267,14 +286,21 @@ def test_overlay_line_is_plain_for_each_segment() -> None:
     cases = [
         (v(Segment.SERVER, "ExampleCDN", "server_ttfb", ev=[Evidence("ttfb", say.ttfb_line(3439.0, 0.0), 3439.0)]),
          "The server took 3.4 s to start sending each piece of video."),
-        (v(Segment.ISP, "Verizon", "isp_slow", ev=[Evidence("hop_rtt", say.rise_line("2nd hop (Verizon)", 14, 310), 296.0)]),
+        (v(Segment.ISP, "Verizon", "isp_access", ev=[Evidence("hop_rtt", say.rise_line("2nd hop (Verizon)", 14, 310), 296.0)]),
+         "Delay on your connection to Verizon grew by 296 ms while the video loaded."),
+        (v(Segment.ISP, "Verizon", "isp_core", ev=[Evidence("hop_rtt", say.rise_line("3rd hop (Verizon)", 14, 310), 296.0)]),
          "Delay inside Verizon grew by 296 ms while the video loaded."),
+        (v(Segment.ISP, "Verizon", "isp_core", ev=[Evidence("hop_rtt", say.crowded_line("3rd hop (Verizon)", 55, 10, 34, 73), 45.0)]),
+         "Delay inside Verizon was 45 ms above its lowest even between downloads."),
         (v(Segment.HOME_NETWORK, "your home network", "home_slow", ev=[Evidence("throughput", say.throughput_line(1.2e6, 3e6), 1.2e6)]),
          "Video arrived at 1.2 Mbit/s; this quality needs 3.0 Mbit/s."),
         (v(Segment.DEVICE, "this computer", "device_drops", ev=[Evidence("frames", say.frames_line(40), 40.0)]),
          "40 pictures were dropped while plenty of video was buffered."),
+        (v(Segment.UNKNOWN, None, "unknown", ev=[Evidence("probe", say.probe_line("not_permitted", "ICMP not permitted: ping_group_range 1 0 excludes gid 0"))]),
+         "This computer does not allow the network test we use, so the route could not be checked."),
+        # probes that ran by a fallback method measured the route: nothing to say about them
         (v(Segment.UNKNOWN, None, "unknown", ev=[Evidence("probe", say.probe_degraded_line("ICMP not permitted: ping_group_range 1 0 excludes gid 0"))]),
-         "The route to the server could not be checked from this computer."),
+         "The measurements do not point at one part of the network."),
         (v(Segment.UNKNOWN, None, "unknown"), "The measurements do not point at one part of the network."),
     ]  # fmt: skip
     for verdict, line in cases:

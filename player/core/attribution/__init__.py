@@ -27,7 +27,12 @@ from player.core.attribution.inputs import (
     hop_evidence_from,
 )
 from player.core.attribution.rules import RULES, RULES_BY_KEY, Rule
-from player.core.attribution.verdict import attribute, overall_from_stalls, overall_verdict
+from player.core.attribution.verdict import (
+    attribute,
+    crowding_persisted,
+    overall_from_stalls,
+    overall_verdict,
+)
 
 __all__ = [
     "HOME_ORG",
@@ -46,6 +51,7 @@ __all__ = [
     "analyse",
     "attribute",
     "classify_path",
+    "crowding_persisted",
     "find_onset",
     "hop_evidence_from",
     "hop_stats",

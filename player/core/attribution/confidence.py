@@ -55,6 +55,8 @@ def _quality(rule: Rule, f: Findings) -> float:
         if f.isolated:
             q *= T.CONF_ISOLATED_FACTOR
         return q
+    if rule.key == "server_local":
+        return _sample_factor(f.n_throughput, T.CONF_FULL_TTFB_SAMPLES)
     if rule.key in ("device_drops", "device_drops_cpu"):
         floor = max(T.DEVICE_MIN_DROPPED, T.DEVICE_DROP_FRACTION * max(0, f.frames_displayed))
         return _margin_factor(f.frames_dropped / floor if floor else 1.0)
@@ -63,7 +65,7 @@ def _quality(rule: Rule, f: Findings) -> float:
 
 def cap(rule: Rule, f: Findings, conf: float) -> float:
     """``conf`` within 0..1; missing evidence never yields confidence >= 0.5."""
-    if rule.segment is Segment.SERVER and not f.hop_evidence:
+    if rule.segment is Segment.SERVER and not f.hop_evidence and not f.local_path:
         conf = min(conf, T.MISSING_EVIDENCE_CAP)  # "flat RTTs" could not be checked
     if rule.segment is Segment.DEVICE and rule.key == "device_cpu":
         conf = min(conf, T.MISSING_EVIDENCE_CAP)

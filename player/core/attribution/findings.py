@@ -10,6 +10,7 @@ from player.core import thresholds as T
 from player.core.attribution.hop_stats import HopStats, Onset, find_onset, hop_stats, spread_path
 from player.core.attribution.inputs import AttributionInput, ProbeStatus, classify_path
 from player.core.model import Segment
+from player.core.path_segments import is_loopback_host
 from player.core.stats import median
 from player.core.wording import is_address_literal
 
@@ -45,6 +46,32 @@ class Findings:
     player_cpu_pct: float | None  # the player's share of the whole machine, 0..100
     server_name: str | None
     playback_rate: float = 1.0
+    # the video comes from this computer itself (a loopback server or path): no network
+    # lies between, so hop delays name no network segment
+    local_path: bool = False
+    crowding_persisted: bool = False  # AttributionInput.crowding_persisted
+
+    @property
+    def isp_deep(self) -> bool:
+        """The onset is inside the ISP past its access link: the last flat answering hop
+        before it is itself an ISP hop (so the link from home to the ISP is not the queue)."""
+        o = self.onset
+        if o is None or o.segment is not Segment.ISP or o.prev_pos is None:
+            return False
+        return self.hops[o.prev_pos].segment is Segment.ISP
+
+    @property
+    def isp_crowded_shown(self) -> bool:
+        """Everything the "crowded" sentence needs except its confidence bar: a queue inside
+        the ISP past its access link, seen while idle, persisting across stalls."""
+        o = self.onset
+        return (
+            self.isp_deep
+            and o is not None
+            and o.kind == "crowded"
+            and self.hops[o.pos].mode == "idle"
+            and self.crowding_persisted
+        )
 
     @property
     def fast(self) -> bool:
@@ -145,15 +172,17 @@ def analyse(inp: AttributionInput) -> Findings:
         tuple(hop_stats(h, s) for h, s in zip(hops, segments, strict=True)) if probes_ran else ()
     )
     judgeable = any(s.delta_ms is not None or s.excess_ms is not None for s in stats)
+    local = _local_path(inp)
+    locate = judgeable and not local  # on loopback a delay is this computer's, not a queue
 
-    loaded, iso_l = find_onset(stats, "loaded") if judgeable else (None, [])
-    crowded, iso_c = find_onset(stats, "crowded") if judgeable else (None, [])
+    loaded, iso_l = find_onset(stats, "loaded") if locate else (None, [])
+    crowded, iso_c = find_onset(stats, "crowded") if locate else (None, [])
     onset = None
     for cand in (crowded, loaded):  # earliest wins; at a tie "crowded" (external) wins
         if cand is not None and (onset is None or cand.pos < onset.pos):
             onset = cand
     isolated = tuple(sorted(set(iso_l) | set(iso_c)))
-    if onset is None and probes_ran:
+    if onset is None and probes_ran and not local:
         # nothing found against idle RTTs (too few idle samples, or a standing queue that
         # the idle samples share): fall back to the spread of the loaded RTTs
         spread = spread_path(hops, segments)
@@ -203,4 +232,15 @@ def analyse(inp: AttributionInput) -> Findings:
         player_cpu_pct=player_cpu,
         server_name=inp.fetch.server_org or _host_name(inp.fetch.server_host),
         playback_rate=inp.playback_rate,
+        local_path=local,
+        crowding_persisted=inp.crowding_persisted,
     )
+
+
+def _local_path(inp: AttributionInput) -> bool:
+    """The video comes from this computer: a loopback media host, or every answering hop
+    is a loopback address (the demo's path)."""
+    if is_loopback_host(inp.fetch.server_host):
+        return True
+    answering = [h for h in inp.hops if h.has_answers or h.answered]
+    return bool(answering) and all(h.loopback for h in answering)

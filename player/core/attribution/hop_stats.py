@@ -233,6 +233,11 @@ def _carries(s: HopStats, kind: str, value: float) -> bool:
     return (_metric(s, kind) or 0.0) >= T.CARRY_FRACTION * value or _flagged(s, kind)
 
 
+def _slow_alone(nxt: HopStats, kind: str, value: float) -> bool:
+    """The next hop carries less than SLOW_ALONE_FRACTION of a rise of ``value``."""
+    return (_metric(nxt, kind) or 0.0) < T.SLOW_ALONE_FRACTION * value
+
+
 def find_onset(stats: Sequence[HopStats], kind: str) -> tuple[Onset | None, list[int]]:
     """First carried-forward inflation of ``kind`` and the positions of isolated ones."""
     valid = [i for i, s in enumerate(stats) if _metric(s, kind) is not None]
@@ -248,6 +253,11 @@ def find_onset(stats: Sequence[HopStats], kind: str) -> tuple[Onset | None, list
         later = valid[n + 1 :]
         carried = sum(1 for j in later if _carries(stats[j], kind, value))
         next_carries = not later or _carries(stats[later[0]], kind, value)
+        if later and s.mode != "spread" and _slow_alone(stats[later[0]], kind, value):
+            # the next hop shows a queue of its own but far less than this hop's rise: this
+            # router answers slowly (control plane) in front of a queue, which it cannot be
+            # moved onto; the queue may be on either side of it (no flat hop between)
+            next_carries = False
         if later and (carried / len(later) < T.CARRY_MIN_FRACTION or not next_carries):
             # the very next answering hop must show a queue on this link; if it does
             # not, a later rise is a different (downstream) queue
@@ -259,6 +269,10 @@ def find_onset(stats: Sequence[HopStats], kind: str) -> tuple[Onset | None, list
         segments = tuple(stats[k].segment for k in range(start, i + 1))
         if prev_flat is None and stats[0].hop != 1:
             segments = (Segment.HOME_NETWORK, *segments)  # hop 1 missing from the list
+        elif prev_flat is None and segments[0] is Segment.SERVER:
+            # the server is the first hop (one-hop path): nothing answered flat between
+            # this computer and it, so the queue may be on the wire to it (the home LAN)
+            segments = (Segment.HOME_NETWORK, *segments)
         onset = Onset(
             kind, i, prev_flat, value, _threshold(s, kind), step, carried,
             len(later) - carried, segments,

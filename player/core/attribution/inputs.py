@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from player.core.model import Hop, ProbeSample, Segment
-from player.core.path_segments import HOME_ORG, HopFacts, classify_segments, is_home_address
+from player.core.path_segments import (
+    HOME_ORG,
+    HopFacts,
+    classify_segments,
+    is_home_address,
+    is_loopback_host,
+)
 
 __all__ = [
     "HOME_ORG",
@@ -49,6 +55,8 @@ class HopEvidence:
     answered: bool | None = None  # None: derived from the samples
     baseline_rtt_ms: float | None = None  # lowest RTT from before playback / history
     is_destination: bool = False  # the media server itself
+    kind: str | None = None  # the names table's kind of ``org`` (isp, transit, ixp, vpn, ...)
+    loopback: bool = False  # a loopback address: this computer itself, no network
 
     @property
     def has_answers(self) -> bool:
@@ -66,6 +74,7 @@ class HopEvidence:
             home_address=self.private,
             is_destination=self.is_destination,
             segment=self.segment,
+            org_kind=self.kind,
         )
 
 
@@ -112,6 +121,11 @@ class AttributionInput:
     stalling: bool = True
     isp_org: str | None = None  # override (settings); else the first named ISP hop
     playback_rate: float = 1.0  # libVLC's rate when measured (2.0: twice normal speed)
+    # The same queue inside the ISP was already seen while idle at an earlier stall on this
+    # path (this session or a stored per-path history). Nothing in the per-stall evidence
+    # shows persistence, so the caller must say so; the default is the cautious side: without
+    # it the notice never says "The {ISP} network is crowded" (thresholds: ISP crowded bar).
+    crowding_persisted: bool = False
 
 
 def classify_path(
@@ -150,6 +164,7 @@ def hop_evidence_from(
             loaded_rtt_ms=loaded.get(h.hop, []),
             answered=h.address is not None,
             is_destination=destination is not None and h.address == destination,
+            loopback=is_loopback_host(h.address),
         )
         for h in sorted(hops, key=lambda x: x.hop)
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from player.core import thresholds as T
 from player.core.attribution.findings import Findings
 from player.core.attribution.inputs import ProbeStatus
 from player.core.model import Evidence, Segment
@@ -88,6 +89,84 @@ def other_lines(f: Findings) -> list[Evidence]:
         out.append(Evidence("probe", say.TOO_FEW_ANSWERS))
     elif f.onset is None and not f.isolated and f.stalling:
         out.append(Evidence("hop_rtt", say.FLAT_PATH))
+    return out
+
+
+_ROUTE_ORDER = (Segment.HOME_NETWORK, Segment.ISP, Segment.INTERCONNECT, Segment.SERVER)
+NAMED_SEGMENTS = (*_ROUTE_ORDER, Segment.DEVICE)
+
+
+def _route_ruled_out(f: Findings) -> list[str]:
+    """The route's parts before the onset that answered flat, each with its last flat hop
+    (a queue there would have shown at the onset's previous hop already)."""
+    o = f.onset
+    if o is None or o.prev_pos is None:
+        return []
+    here = o.segment
+    parts: dict[Segment, str] = {}
+    for s in f.hops[: o.prev_pos + 1]:
+        if s.segment in (here, Segment.UNKNOWN, Segment.NONE) or not s.answered:
+            continue
+        if s.inflated or s.crowded:
+            continue
+        rtt = s.idle_p50 if s.idle_p50 is not None else s.loaded_p50
+        if rtt is not None:  # the last flat hop of each part speaks for it
+            parts[s.segment] = say.steady_part(say.segment_words(s.segment), s.label, rtt)
+    return [parts[seg] for seg in _ROUTE_ORDER if seg in parts]
+
+
+def _ruled_out(f: Findings, rule_key: str, segment: Segment) -> list[str]:
+    parts: list[str] = []
+    flat_route = f.hop_evidence and f.onset is None and not f.isolated and not f.local_path
+    if segment in (Segment.DEVICE, Segment.SERVER) and rule_key != "server_path":
+        if flat_route:
+            parts.append(say.flat_route_part())
+    else:
+        parts += _route_ruled_out(f)
+    if f.isp_deep and f.onset is not None and f.onset.prev_pos is not None:
+        prev = f.hops[f.onset.prev_pos]  # an ISP hop answered flat: the access link is clear
+        rtt = prev.idle_p50 if prev.idle_p50 is not None else prev.loaded_p50
+        if rtt is not None:
+            parts.append(say.steady_part(say.access_words(f.isp_org), prev.label, rtt))
+    if segment is not Segment.DEVICE and f.frames_displayed > 0:
+        if not f.device_drops and not f.cpu_saturated:
+            parts.append(say.device_part(f.frames_dropped, f.system_cpu_pct))
+    if segment is not Segment.SERVER and f.ttfb_ms is not None and not f.server_slow:
+        parts.append(say.server_part(f.ttfb_ms))
+    return parts
+
+
+def _unsettled(f: Findings, conf: float) -> list[str]:
+    """Why a queue inside the ISP is not called crowded (the bar's missing parts)."""
+    o = f.onset
+    missing = []
+    if o is None or o.kind != "crowded":
+        missing.append(say.ONLY_UNDER_LOAD)
+    elif f.hops[o.pos].mode != "idle":
+        missing.append(say.NO_IDLE_TIME)
+    if not f.crowding_persisted:
+        missing.append(say.NOT_PERSISTED)
+    if conf < T.ISP_CROWDED_MIN_CONFIDENCE:
+        missing.append(say.below_bar(T.ISP_CROWDED_MIN_CONFIDENCE))
+    return missing
+
+
+def bounds_lines(f: Findings, rule_key: str, segment: Segment, conf: float) -> list[Evidence]:
+    """What the measurements ruled out, and what they leave open, for a named verdict."""
+    if segment not in NAMED_SEGMENTS:
+        return []
+    out: list[Evidence] = []
+    line = say.ruled_out_line(_ruled_out(f, rule_key, segment))
+    if line:
+        out.append(Evidence(say.RULED_OUT_KIND, line))
+    if rule_key == "server_local":
+        out.append(Evidence(say.OPEN_KIND, say.SERVER_LOCAL_LINE))
+    elif segment is Segment.SERVER and not f.hop_evidence and not f.local_path:
+        out.append(Evidence(say.OPEN_KIND, say.not_checked_route_line()))
+    seen_idle = f.onset is not None and f.onset.kind == "crowded"
+    open_text = say.open_line(rule_key, f.isp_org, seen_idle, _unsettled(f, conf))
+    if open_text:
+        out.append(Evidence(say.OPEN_KIND, open_text))
     return out
 
 

@@ -39,6 +39,10 @@ def _path(seg: Segment, kind: str) -> Callable[[Findings], bool]:
     return cond
 
 
+def _isp(f: Findings) -> bool:
+    return _network(f) and f.onset_segment is Segment.ISP
+
+
 def _row(key: str, segment: Segment, condition: Callable[[Findings], bool], doc: str) -> Rule:
     """A table row whose base confidence lives in thresholds.RULE_BASE_CONFIDENCE."""
     return Rule(key, segment, T.RULE_BASE_CONFIDENCE[key], condition, doc)
@@ -76,16 +80,24 @@ RULES: tuple[Rule, ...] = (
         "first hop (home router) inflates under our load",
     ),
     _row(
-        "isp_crowded",
+        "isp_access",
         Segment.ISP,
-        _path(Segment.ISP, "crowded"),
-        "first inflated hop is the ISP's, inflated while idle",
+        lambda f: _isp(f) and not f.isp_deep,
+        "first inflated hop is the ISP's first (access) hop: the connection to the ISP is "
+        "full, by our download or by other traffic from home",
     ),
     _row(
-        "isp_slow",
+        "isp_crowded",
         Segment.ISP,
-        _path(Segment.ISP, "loaded"),
-        "first inflated hop is the ISP's, inflated only under our load",
+        lambda f: _isp(f) and f.isp_crowded_shown,
+        "a queue inside the ISP past its access link, inflated while idle, persisting across "
+        "stalls (and, when chosen, at confidence >= ISP_CROWDED_MIN_CONFIDENCE)",
+    ),
+    _row(
+        "isp_core",
+        Segment.ISP,
+        lambda f: _isp(f) and f.isp_deep and not f.isp_crowded_shown,
+        "a queue inside the ISP past its access link, below the bar for calling it crowded",
     ),
     _row(
         "interconnect_crowded",
@@ -112,10 +124,24 @@ RULES: tuple[Rule, ...] = (
         "slow first byte, far above the connect RTT and any path queue",
     ),
     _row(
+        "server_local",
+        Segment.SERVER,
+        lambda f: _network(f) and f.local_path and f.shortfall is True and not f.cpu_saturated,
+        "the server is on this computer (loopback: no network between) and delivers less "
+        "than the video needs, with the processor not saturated",
+    ),
+    _row(
         "device_cpu",
         Segment.DEVICE,
-        lambda f: f.stalling and f.cpu_saturated and not f.device_drops and not f.network_cause,
-        "CPU saturated during the stall, no network cause found",
+        lambda f: (
+            f.stalling
+            and f.cpu_saturated
+            and not f.device_drops
+            and not f.network_cause
+            and f.shortfall is not True
+        ),
+        "CPU saturated during the stall, no network cause found, and the downloads were not "
+        "shown to fall short (when they did, the empty buffer is not a decoding problem)",
     ),
     # ---- fallbacks: only when no row above matched
     _row(

@@ -9,7 +9,14 @@ from player.core import thresholds as T
 from player.core.attribution.confidence import cap, score
 from player.core.attribution.findings import Findings, analyse
 from player.core.attribution.inputs import AttributionInput
-from player.core.attribution.lines import LEAD_KINDS, SPEED_LEAD, hop_lines, order, other_lines
+from player.core.attribution.lines import (
+    LEAD_KINDS,
+    SPEED_LEAD,
+    bounds_lines,
+    hop_lines,
+    order,
+    other_lines,
+)
 from player.core.attribution.rules import NAMED, RULES, RULES_BY_KEY, Rule
 from player.core.model import Evidence, Segment, Stall, Verdict
 from player.core.wording import evidence as say
@@ -29,10 +36,29 @@ def culprit(rule: Rule, f: Findings) -> str | None:
         return say.isp_culprit(f.isp_org)
     if seg is Segment.INTERCONNECT:
         assert f.onset is not None
-        return say.interconnect_culprit(f.isp_org, f.hops[f.onset.pos].org or f.server_name)
+        return say.interconnect_culprit(f.isp_org, _far_side(f, f.onset.pos))
     if seg is Segment.SERVER:
         return say.server_culprit(f.server_name)
     return None
+
+
+def _far_side(f: Findings, pos: int) -> str | None:
+    """The network on the far side of an interconnect onset: the first org from the onset
+    on that is not the ISP's (a peer's interface may carry the ISP's name), else the
+    server's name."""
+    for h in f.hops[pos:]:
+        if h.org and h.org != f.isp_org:
+            return h.org
+    return f.server_name
+
+
+def _bar(rule: Rule, conf: float) -> tuple[Rule, float]:
+    """Below its confidence bar, "crowded" says what was measured instead (isp_core, with
+    that row's base confidence in place of the crowded row's)."""
+    if rule.key == "isp_crowded" and conf < T.ISP_CROWDED_MIN_CONFIDENCE:
+        core = RULES_BY_KEY["isp_core"]
+        return core, conf * core.base / rule.base
+    return rule, conf
 
 
 def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
@@ -58,6 +84,7 @@ def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
                 conf = 0.0
             else:
                 conf *= T.CONFLICT_FACTOR
+        rule, conf = _bar(rule, conf)
     else:
         rule = next((r for r in RULES if r.segment not in NAMED and r.condition(f)), None)
         if rule is None:  # stalling, evidence present, nothing matched
@@ -72,6 +99,7 @@ def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
     )
     if rule.segment is Segment.NONE:
         evidence = [e for e in evidence if e.kind in ("frames", "cpu")]
+    evidence += bounds_lines(f, rule.key, rule.segment, conf)
     verdict = Verdict(
         segment=rule.segment,
         culprit=culprit(rule, f),
@@ -125,6 +153,19 @@ def overall_verdict(
     )
     verdict.message = notice_text(verdict)
     return verdict
+
+
+def crowding_persisted(earlier: Sequence[Verdict], culprit: str | None) -> bool:
+    """Whether an earlier stall's verdict (this session, or a stored one of the same path)
+    already showed a queue inside ``culprit``'s network past its access link while idle:
+    the caller's value for ``AttributionInput.crowding_persisted`` at the next stall."""
+    return any(
+        v.segment is Segment.ISP
+        and v.rule in ("isp_core", "isp_crowded")
+        and v.culprit == culprit
+        and any(e.kind == "hop_rtt" and say.shows_idle_queue(e.text) for e in v.evidence)
+        for v in earlier
+    )
 
 
 def overall_from_stalls(stalls: Sequence[Stall]) -> Verdict:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from player.core.model import Evidence, Segment, Verdict
 from player.core.units import fmt_bitrate, fmt_ms, ordinal
+from player.core.wording import playback as pb  # the probe reasons' own words
 
 # --- culprits (Verdict.culprit) -------------------------------------------------------
 HOME_CULPRIT = "your home network"
@@ -31,6 +32,7 @@ _PROBE_STATUS = {  # ProbeStatus value -> what went wrong
     "not_run": "hop probes did not run",
 }
 TOO_FEW_ANSWERS = "too few hop answers to judge RTT inflation"
+_FALLBACK = "hop probes used a fallback method"
 FLAT_PATH = "RTTs along the path stayed flat under load"
 
 
@@ -83,6 +85,15 @@ def _range(lo: float, hi: float) -> str:
 
 
 # --- hop RTTs -------------------------------------------------------------------------
+_SWING_MARK = "swung"  # in swing_line: how _plain tells the lines apart
+_IDLE_MARK = "while idle"  # in crowded_line
+
+
+def shows_idle_queue(text: str) -> bool:
+    """Whether a hop line is a :func:`crowded_line` (a queue measured while idle)."""
+    return _IDLE_MARK in text
+
+
 def swing_line(label: str, p10_ms: float, p90_ms: float) -> str:
     return (
         f"RTT to {label} swung {_range(p10_ms, p90_ms)} under load"
@@ -182,6 +193,27 @@ def cpu_line(system_pct: float | None, player_pct_of_machine: float | None) -> s
     return ", ".join(parts)
 
 
+def plain_probe(text: str) -> str:
+    """A "probe" evidence line in a viewer's words: what could not be measured, never how
+    ('' for probes that ran by a fallback method: nothing is missing then)."""
+    if text.startswith(_PROBE_STATUS["not_permitted"]):
+        return PLAIN_NOT_PERMITTED
+    if text.startswith(_PROBE_STATUS["silent"]):
+        return PLAIN_SILENT
+    if text.startswith(_FALLBACK):
+        return ""
+    if text == TOO_FEW_ANSWERS:
+        return PLAIN_TOO_FEW
+    for reason, plain in (
+        (pb.PROBE_OFF, PLAIN_OFF),
+        (pb.PROBE_LOCAL_MEDIA, PLAIN_LOCAL),
+        (pb.PROBE_DISCOVERING, PLAIN_DISCOVERING),
+    ):
+        if text.endswith(reason):
+            return plain
+    return NOT_CHECKED
+
+
 def probe_line(status: str, reason: str) -> str:
     """Why there is no hop evidence (``status``: a ProbeStatus value other than ok)."""
     what = _PROBE_STATUS[str(status)]
@@ -207,8 +239,103 @@ def probe_degraded_line(reason: str) -> str:
     reason for the report (the notice never shows this line: see :func:`overlay_line`)."""
     why = plain_probe_reason(reason)
     if not why:
-        return "hop probes used a fallback method"
-    return f"hop probes used a fallback method: {why} ({reason})"
+        return _FALLBACK
+    return f"{_FALLBACK}: {why} ({reason})"
+
+
+# --- what was ruled out, and what the evidence does not settle ---------------------------
+RULED_OUT_KIND = "ruled_out"  # evidence kind: the parts the measurements cleared
+OPEN_KIND = "open"  # evidence kind: what the measurements cannot tell apart
+SERVER_LOCAL_LINE = "the video's server is on this computer (loopback): no network lies between"
+
+
+def ruled_out_line(parts: Iterable[str]) -> str:
+    """'ruled out: your home network (1st hop (home router) steady at 1 ms); this computer
+    (3 pictures dropped)' ('' when nothing was ruled out)."""
+    items = [p for p in parts if p]
+    return f"ruled out: {'; '.join(items)}" if items else ""
+
+
+def steady_part(words: str, label: str, rtt_ms: float) -> str:
+    """'your home network (1st hop (home router) steady at 1 ms)'."""
+    return f"{words} ({label} steady at {fmt_ms(rtt_ms)})"
+
+
+def flat_route_part() -> str:
+    return "a queue on the route (delays along it stayed flat)"
+
+
+def device_part(dropped: int, cpu_pct: float | None) -> str:
+    cpu = f", system CPU {cpu_pct:.0f} %" if cpu_pct is not None else ""
+    pictures = "no pictures dropped" if dropped == 0 else f"only {dropped} pictures dropped"
+    return f"{DEVICE_CULPRIT} ({pictures}{cpu})"
+
+
+def access_words(isp: str | None) -> str:
+    """'your connection to Verizon' (the access link)."""
+    return f"your connection to {isp}" if isp else "your internet connection"
+
+
+ONLY_UNDER_LOAD = "seen only while this video downloaded"
+NO_IDLE_TIME = "no idle time to compare"
+NOT_PERSISTED = "not shown to persist across stalls"
+
+
+def below_bar(bar: float) -> str:
+    return f"confidence below {bar * 100:.0f} %"
+
+
+def server_part(ttfb_ms: float) -> str:
+    return f"{GENERIC_SERVER} (first byte after {fmt_ms(ttfb_ms)})"
+
+
+def not_checked_route_line() -> str:
+    return "not checked: the route (no hop evidence), so a queue on it is not ruled out"
+
+
+# rule key -> what its evidence cannot tell apart (the sentence stays within it)
+_OPEN = {
+    "isp_access": (
+        "not told apart: this video's download, other devices at home and other downloads "
+        "on this computer all share the connection to {isp} (their traffic was not measured), "
+        "and a router that limits incoming traffic queues it the same way"
+    ),
+    "isp_core": (
+        "not settled: a queue inside {isp} past the access link, {seen}; not called crowded: "
+        "{missing}"
+    ),
+    "isp_crowded": (
+        "a queue inside {isp} past the access link, seen while idle and persisting across stalls"
+    ),
+    "home_slow": (
+        "the queue is between this computer and the home router: Wi-Fi, a cable or the "
+        "router itself"
+    ),
+    "home_crowded": (
+        "not told apart: other traffic at home and Wi-Fi trouble (interference, a weak signal)"
+    ),
+    "interconnect_slow": (
+        "the queue starts at the first router past {isp}'s last router (the border is read "
+        "from router names): on the link between the networks or just past it"
+    ),
+    "interconnect_crowded": (
+        "the queue starts at the first router past {isp}'s last router (the border is read "
+        "from router names), seen while idle: on the link between the networks or just past it"
+    ),
+    "server_path": "the queue starts inside the video's network, past the link into it",
+}
+
+
+def open_line(rule_key: str, isp: str | None, seen_idle: bool, missing: Iterable[str] = ()) -> str:
+    """What the rule's evidence leaves open ('' for rules without such a line); ``missing``:
+    the parts of the bar for "crowded" that were not met (isp_core)."""
+    text = _OPEN.get(rule_key, "")
+    seen = "seen while idle" if seen_idle else ONLY_UNDER_LOAD
+    return (
+        text.replace("{isp}", isp_culprit(isp))
+        .replace("{seen}", seen)
+        .replace("{missing}", ", ".join(missing) or "below the bar")
+    )
 
 
 # --- notes ----------------------------------------------------------------------------
@@ -235,10 +362,32 @@ _OVERLAY_KINDS = {  # which evidence the overlay line prefers, by segment
     Segment.INTERCONNECT: ("hop_rtt", "throughput"),
     Segment.SERVER: ("ttfb", "hop_rtt", "throughput"),
     Segment.DEVICE: ("frames", "cpu"),
-    Segment.UNKNOWN: (SPEED_KIND, "throughput", "ttfb", "hop_rtt", "probe"),
+    # "could not tell": first why (the speed, or what could not be measured), then facts
+    Segment.UNKNOWN: (SPEED_KIND, "probe", "throughput", "ttfb", "hop_rtt"),
 }
+# rules whose own evidence is not the segment's usual lead: the line shows what they rest on
+_OVERLAY_BY_RULE = {
+    "server_path": ("hop_rtt", "throughput", "ttfb"),  # a queue in the server's network
+    "server_local": ("throughput", "ttfb"),  # a server on this computer sending too little
+}
+
+
+def _overlay_kinds(verdict: Verdict) -> tuple[str, ...]:
+    return _OVERLAY_BY_RULE.get(verdict.rule) or _OVERLAY_KINDS.get(verdict.segment, ())
+
+
 NOTHING_POINTS = "The measurements do not point at one part of the network."
 NOT_CHECKED = "The route to the server could not be checked from this computer."
+# What could not be measured, in plain words (never the probe method or its error): the
+# technical reason stays in the report's evidence text for experts.
+PLAIN_NOT_PERMITTED = (
+    "This computer does not allow the network test we use, so the route could not be checked."
+)
+PLAIN_SILENT = "No router on the route answered our network test, so it could not be checked."
+PLAIN_TOO_FEW = "Too few routers on the route answered our network test to check it."
+PLAIN_OFF = "Network checks are switched off in the settings, so the route was not checked."
+PLAIN_LOCAL = "The video is a file on this computer: there is no network route to check."
+PLAIN_DISCOVERING = "The route to the server is still being found."
 
 
 def _seconds(ms: float) -> str:
@@ -265,13 +414,21 @@ def _plain(e: Evidence, verdict: Verdict) -> str:
         if e.value is None or "not a queue" in e.text:
             return ""
         where = _WHERE.get(verdict.segment, "along the route").format(culprit=culprit)
+        if verdict.rule == "isp_access":  # the access link: the line, not the ISP's network
+            where = (
+                f"on {access_words(verdict.culprit if verdict.culprit != GENERIC_ISP else None)}"
+            )
+        if _IDLE_MARK in e.text:  # crowded_line: measured between our downloads
+            return f"Delay {where} was {fmt_ms(e.value)} above its lowest even between downloads."
+        if _SWING_MARK in e.text:  # swing_line: no idle time to compare
+            return f"Delay {where} swung by {fmt_ms(e.value)} while the video loaded."
         return f"Delay {where} grew by {fmt_ms(e.value)} while the video loaded."
     if e.kind == "frames" and e.value:
         return f"{e.value:.0f} pictures were dropped while plenty of video was buffered."
     if e.kind == "cpu":
         return "This computer's processor was busy."
     if e.kind == "probe":
-        return NOT_CHECKED
+        return plain_probe(e.text)
     if e.kind == SPEED_KIND and e.value:
         return f"{speed_line(e.value)}."
     return ""
@@ -281,7 +438,7 @@ def plain_lines(verdict: Verdict, limit: int = 2) -> list[str]:
     """Up to ``limit`` plain evidence lines of different kinds, strongest first (the
     screenshot's card; the first is :func:`overlay_line`)."""
     out: list[str] = []
-    kinds = _OVERLAY_KINDS.get(verdict.segment, ())
+    kinds = _overlay_kinds(verdict)
     for kind in kinds:
         for e in verdict.evidence:
             if e.kind == kind and (text := _plain(e, verdict)):
@@ -295,7 +452,7 @@ def plain_lines(verdict: Verdict, limit: int = 2) -> list[str]:
 def overlay_line(verdict: Verdict) -> str:
     """The one plain-language evidence line under the notice: no addresses, no probe
     jargon, no round-trip time of a reused connection ('' when nothing plain fits)."""
-    kinds = _OVERLAY_KINDS.get(verdict.segment, ())
+    kinds = _overlay_kinds(verdict)
     for kind in kinds:
         for e in verdict.evidence:
             if e.kind == kind:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from player.core import thresholds as T
 from player.core.model import Segment, Verdict
-from player.core.wording.evidence import GENERIC_ISP, overlay_line, rate_text, verdict_rate
+from player.core.wording.evidence import (
+    GENERIC_ISP,
+    NOTHING_POINTS,
+    overlay_line,
+    plain_probe,
+    rate_text,
+    verdict_rate,
+)
 
 ADJUSTING = "Adjusting video for smoother playback."
 UNKNOWN_TEXT = "Playback stalled. We could not tell which part of the network is to blame."
@@ -28,25 +35,49 @@ SPEED_TEXT = (
 # Added to any other stall notice while playing faster than normal.
 SPEED_TOO = " This would stall even at normal speed; playing at {rate} needs {rate} the data."
 
-# (sure, soft) templates by rule key; {isp} {name} {culprit} are filled in.
+# (sure, soft) templates by rule key; {isp} {Culprit} {paren} are filled in. Each says only
+# what its rule's evidence shows (attribution/rules.py) and no more:
+# - a queue on the access link (the first ISP hop) is the connection being full, which our
+#   own download or other traffic from home can do: never a fact about the ISP;
+# - a queue inside the ISP past the access link is "crowded" only above the bar
+#   (thresholds.ISP_CROWDED_MIN_CONFIDENCE, seen while idle, persisting); below it the
+#   notice says what was measured and that the cause is not settled;
+# - a queue at home seen between our downloads may be other traffic or Wi-Fi trouble.
+_HOME_OTHERS = "It may be other devices at home, other downloads on this computer or a limit set in your router."
+_NOT_SETTLED = "What causes them is not settled."
 _TEMPLATES: dict[str, tuple[str, str]] = {
-    "isp_crowded": (
+    "isp_access": (
+        f"Your connection to {{isp}} is full right now. {_HOME_OTHERS}",
+        f"Your connection to {{isp}} seems to be full right now. {_HOME_OTHERS}",
+    ),
+    "isp_crowded": (  # only at confidence >= the bar, so never soft (see notice_text)
         "The {isp} network is crowded right now.",
-        "The {isp} network seems to be crowded right now.",
+        "The {isp} network is crowded right now.",
     ),
-    "isp_slow": (
-        "Your {isp} connection can't carry this video's bitrate right now.",
-        "Your {isp} connection probably can't carry this video's bitrate right now.",
+    "isp_core": (
+        f"Delays grew inside the {{isp}} network, beyond your connection to it. {_NOT_SETTLED}",
+        "Delays seem to grow inside the {isp} network, beyond your connection to it. "
+        + _NOT_SETTLED,
     ),
-    "interconnect_crowded": ("{Culprit} is congested.", "{Culprit} seems to be congested."),
-    "interconnect_slow": ("{Culprit} is congested.", "{Culprit} seems to be congested."),
+    "isp": (  # only the segment is known (no rule): where, not why
+        "The slowdown is in the part of the route run by {isp}. What causes it is not settled.",
+        "The slowdown seems to be in the part of the route run by {isp}. "
+        "What causes it is not settled.",
+    ),
+    "interconnect_crowded": (
+        "{Culprit} is congested right now.",
+        "{Culprit} seems to be congested right now.",
+    ),
+    "interconnect_slow": ("{Culprit} is full right now.", "{Culprit} seems to be full right now."),
     "home_slow": (
         "Your home network (Wi-Fi or router) is slowing this video.",
         "Your home network (Wi-Fi or router) is probably slowing this video.",
     ),
     "home_crowded": (
-        "Other traffic on your home network (Wi-Fi or router) is slowing this video.",
-        "Other traffic on your home network (Wi-Fi or router) is probably slowing this video.",
+        "Your home network (Wi-Fi or router) is slow even between this video's downloads: "
+        "other traffic at home or a weak Wi-Fi signal may be the cause.",
+        "Your home network (Wi-Fi or router) seems to be slow even between this video's "
+        "downloads: other traffic at home or a weak Wi-Fi signal may be the cause.",
     ),
     "server_ttfb": (
         "The video's server{paren} is responding slowly.",
@@ -56,15 +87,25 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "The network of the video's server{paren} is congested.",
         "The network of the video's server{paren} seems to be congested.",
     ),
+    "server_local": (
+        "The video's server{paren} on this computer is sending the video too slowly.",
+        "The video's server{paren} on this computer seems to send the video too slowly.",
+    ),
     "device": (
         "This computer can't decode the video fast enough.",
         "This computer probably can't decode the video fast enough.",
     ),
 }
 # rule keys that share a template, and the template used when only the segment is known
-_ALIASES = {"device_drops": "device", "device_drops_cpu": "device", "device_cpu": "device"}
+# ("isp_slow": the rule before issue 8 split it, still found in stored reports)
+_ALIASES = {
+    "device_drops": "device",
+    "device_drops_cpu": "device",
+    "device_cpu": "device",
+    "isp_slow": "isp",
+}
 _BY_SEGMENT = {
-    Segment.ISP: "isp_slow",
+    Segment.ISP: "isp",
     Segment.INTERCONNECT: "interconnect_crowded",
     Segment.HOME_NETWORK: "home_slow",
     Segment.SERVER: "server_ttfb",
@@ -100,10 +141,15 @@ def scrub_addresses(text: str, replacement: str = "a host") -> str:
 
 
 def _clean_name(name: str | None) -> str | None:
+    """A display name, or None when it holds an address (also a short one such as "::")."""
     if not name:
         return None
     name = name.strip()
-    return None if scrub_addresses(name, "") != name else name
+    if scrub_addresses(name, "") != name:
+        return None
+    if any(is_address_literal(t.strip("()[],;.")) for t in name.split()):
+        return None
+    return name
 
 
 def _template_key(verdict: Verdict) -> str | None:
@@ -130,15 +176,19 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
     key = _template_key(verdict)
     if verdict.segment is Segment.UNKNOWN or key is None:
         return UNKNOWN_TEXT + too
+    if key == "isp_crowded" and verdict.confidence < T.ISP_CROWDED_MIN_CONFIDENCE:
+        key = "isp_core"  # below the bar: what was measured, not "crowded"
     soft = verdict.confidence < T.SOFT_CONFIDENCE
     template = _TEMPLATES[key][1 if soft else 0]
     culprit = _clean_name(verdict.culprit)
     isp = culprit if culprit and culprit != GENERIC_ISP else None
     text = template
     if "{isp}" in text:
-        if isp is None:  # no name: "The network of your internet provider is ..."
+        if isp is None:  # no name: "Your internet provider's network is ..."
             text = text.replace("The {isp} network", "Your internet provider's network")
-            text = text.replace("Your {isp} connection", "Your internet connection")
+            text = text.replace("the {isp} network", "your internet provider's network")
+            text = text.replace("Your connection to {isp}", "Your internet connection")
+            text = text.replace("run by {isp}", "run by your internet provider")
         else:
             text = text.replace("{isp}", isp)
     if "{Culprit}" in text:
@@ -153,11 +203,20 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
 
 
 def evidence_summary(verdict: Verdict, max_chars: int = T.SUMMARY_MAX_CHARS) -> str:
-    """One line of the strongest evidence, for the notice's second line."""
+    """One line of the strongest evidence, for the notice's second line and the history.
+
+    The notice's plain line (:func:`overlay_line`) where there is one; else the first
+    evidence line, a probe line in plain words (what could not be measured, never the probe
+    method or its error: that stays in the report's evidence text)."""
     if not verdict.evidence:
         return ""
     lines = [e for e in verdict.evidence if e.kind != "note"] or verdict.evidence
-    text = scrub_addresses(lines[0].text.strip())
+    first = lines[0]
+    raw = plain_probe(first.text) if first.kind == "probe" else first.text
+    plain = overlay_line(verdict)
+    text = scrub_addresses((plain if plain and plain != NOTHING_POINTS else raw).strip())
+    if not text:
+        return ""
     if len(text) > max_chars and "; " in text:
         text = text.split("; ")[0]
     if len(text) > max_chars:

@@ -23,7 +23,7 @@ Table schema (``isp_names.json``)::
       "schema": "stallwatch-isp-names/1",
       "entries": [
         {"name": "Verizon",                      # display name shown to the user
-         "kind": "isp",                          # isp | transit | cdn | content | cloud | ixp
+         "kind": "isp",                          # isp | transit | cdn | content | cloud | ixp | vpn
          "country": "US",                        # ISO 3166 code of the home market, or "global"
          "domains": ["verizon-gni.net", "..."],  # registered domains (or deeper suffixes)
          "source": "..."}                        # short provenance of the domain list
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 TABLE_NAME = "isp_names.json"  # in player/data (package data)
 TABLE_SCHEMA = "stallwatch-isp-names/1"
-TABLE_KINDS = frozenset({"isp", "transit", "cdn", "content", "cloud", "ixp"})
+TABLE_KINDS = frozenset({"isp", "transit", "cdn", "content", "cloud", "ixp", "vpn"})
 
 
 # --- the bundled table ----------------------------------------------------------------
@@ -181,6 +181,7 @@ class Overrides:
 class OrgMatch:
     org: str | None
     source: str  # override | table | home | domain | rdap | none
+    kind: str | None = None  # the table entry's kind (isp, transit, ixp, ...); None otherwise
 
 
 class OrgNamer:
@@ -211,7 +212,7 @@ class OrgNamer:
             return OrgMatch(o, "override")
         entry = self.table.lookup(name)
         if entry is not None:
-            return OrgMatch(entry.name, "table")
+            return OrgMatch(entry.name, "table", entry.kind)
         if is_home_address(address):
             return OrgMatch(HOME_ORG, "home")
         dom = registered_domain(name)

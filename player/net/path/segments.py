@@ -53,6 +53,7 @@ def classify_path(
                 is_destination=i == last
                 and dest is not None
                 and normalize_address(h.address) == dest,
+                org_kind=m.kind,  # a transit / IXP / VPN org is never the ISP
             )
         )
     server_org = namer.org_for(server_name, None) if server_name else None

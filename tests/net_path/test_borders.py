@@ -1,0 +1,70 @@
+"""Borders by network (issue 8): the names table's kind reaches the one path classifier.
+
+The real bundled table and the real net-side adapter (player.net.path.segments); RDAP is
+off (no network): names come from the hops' reverse-DNS names given here.
+"""
+
+from __future__ import annotations
+
+from player.core.model import Hop
+from player.net.path.naming import NameTable, OrgEntry, OrgNamer, default_table
+from player.net.path.segments import classify_path
+
+
+def _hops(*rows: tuple[str | None, str | None]) -> list[Hop]:
+    return [Hop(hop=i, address=a, name=n) for i, (a, n) in enumerate(rows, start=1)]
+
+
+def _segs(hops: list[Hop]) -> list[str]:
+    return [h.segment.value for h in hops]
+
+
+def test_the_table_lookup_carries_the_kind() -> None:
+    namer = OrgNamer(default_table())
+    assert namer.lookup("be2.ccr41.cogentco.com", "198.51.100.7").kind == "transit"
+    assert namer.lookup("ae1.bras1.verizon-gni.net", "198.51.100.8").kind == "isp"
+    assert namer.lookup("core1.examplenet-isp.net", "198.51.100.9").kind is None  # a domain
+
+
+def test_unnamed_isp_hops_behind_a_named_transit_are_not_the_transits() -> None:
+    # before: Cogent, the first name past home, was taken for the viewer's ISP
+    hops = _hops(
+        ("192.168.1.1", "router.home"),
+        ("198.51.100.1", None),  # the ISP's access router, no name
+        ("198.51.100.2", None),
+        ("198.51.100.7", "be2.ccr41.cogentco.com"),
+        ("203.0.113.9", "edge.videocdn.example"),
+    )
+    out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
+    assert _segs(out) == ["home_network", "isp", "unknown", "interconnect", "server"]
+
+
+def test_an_isp_named_interface_past_a_transit_hop_is_the_peer() -> None:
+    hops = _hops(
+        ("192.168.1.1", "router.home"),
+        ("198.51.100.1", "po-1.bras1.comcast.net"),
+        ("198.51.100.2", "be-2.core1.comcast.net"),
+        ("198.51.100.3", "ae-4.level3.net"),
+        ("198.51.100.4", "peer-ae9.comcast.net"),  # the far end of the peering link
+        ("203.0.113.9", "cache1.nflxvideo.net"),
+    )
+    out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
+    assert _segs(out) == ["home_network", "isp", "isp", "interconnect", "interconnect", "server"]
+    assert out[4].org == "Comcast"  # the name stays, the segment is the interconnect's
+
+
+def test_an_exchange_point_or_a_vpn_endpoint_is_never_the_isp() -> None:
+    table = NameTable(
+        [
+            OrgEntry("DE-CIX", "ixp", "global", ("de-cix.net",), "test"),
+            OrgEntry("ExampleVPN", "vpn", "global", ("examplevpn.example",), "test"),
+        ]
+    )
+    for name, seg in (("fra.de-cix.net", "interconnect"), ("exit1.examplevpn.example", "unknown")):
+        hops = _hops(
+            ("192.168.1.1", "router.home"),
+            ("198.51.100.1", name),
+            ("203.0.113.9", "edge.videocdn.example"),
+        )
+        out = classify_path(hops, "192.168.1.1", namer=OrgNamer(table), destination="203.0.113.9")
+        assert _segs(out) == ["home_network", seg, "server"], name
