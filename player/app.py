@@ -27,6 +27,21 @@ EXIT_CODES_HELP = (
     "not a video); 3 libVLC is missing; 1 an unexpected error (a bug: a traceback on stderr)."
 )
 LOGGING_HELP = "Log: stallwatch.log in the user log folder (~/.local/state/stallwatch/log on Linux) unless --log-file."
+INSECURE_TLS_HELP = (
+    "do NOT verify the TLS certificate of this exact https origin (scheme, host and port, e.g. "
+    "https://192.168.1.20:8443) for this run, through Stallwatch's gateway only; other origins "
+    "and redirects elsewhere are still verified; the window and the report say so (repeatable)"
+)
+
+
+def tls_origin_arg(text: str):  # noqa: ANN201 - a TlsOrigin (imported lazily)
+    """``--insecure-tls-origin`` value: an https URL; only its host and port are kept."""
+    from player.core.tls_origin import TlsOrigin
+
+    origin = TlsOrigin.of(text)
+    if origin is None:
+        raise argparse.ArgumentTypeError(f"needs an https URL such as https://host:8443, not {text!r}")
+    return origin
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-file", metavar="PATH", type=Path, help="write the log here instead of the user log folder")
     p.add_argument("--new-instance", action="store_true", help="run a separate player even if one is running")
     p.add_argument("--enqueue", action="store_true", help="give the files to the running player's queue, not play them now")
+    p.add_argument("--insecure-tls-origin", metavar="URL", type=tls_origin_arg, action="append", default=[], help=INSECURE_TLS_HELP)
     return p
 
 
@@ -63,6 +79,7 @@ def build_diagnose_parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="the stream or file to diagnose")
     p.add_argument("--duration", type=float, default=30.0, metavar="SECONDS", help="how long to play (default 30)")
     p.add_argument("--json", action="store_true", help="print the JSON report (DESIGN.md contract)")
+    p.add_argument("--insecure-tls-origin", metavar="URL", type=tls_origin_arg, action="append", default=[], help=INSECURE_TLS_HELP)
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     p.add_argument("--log-file", metavar="PATH", type=Path, help="write the log here instead of the user log folder")
     return p
@@ -91,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             return missing
         from player.cli import run_diagnose
 
-        return run_diagnose(args.url, duration=args.duration, as_json=args.json)
+        return run_diagnose(
+            args.url, duration=args.duration, as_json=args.json, insecure_origins=args.insecure_tls_origin
+        )
     args = build_parser().parse_args(argv)
     if not setup_logging(args.verbose, args.log_file, to_file=not args.version):
         return EXIT_BAD_INPUT
@@ -150,6 +169,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from player.demo import Demo
+    from player.net.tls_policy import TlsExemptions
     from player.playback.vlc import VlcPlayer, libvlc_version
     from player.session import Session
     from player.store.history import HistoryStore
@@ -171,7 +191,7 @@ def run_gui(args: argparse.Namespace) -> int:
     if handed_off:
         return EXIT_OK
     player = VlcPlayer(audio=os.environ.get("QT_QPA_PLATFORM") != "offscreen")
-    session = Session(player)
+    session = Session(player, tls=TlsExemptions(args.insecure_tls_origin))
     demo = Demo()  # cheap until played: makes and serves its stream on first use
     history = HistoryStore()  # opens (and migrates) on its own writer thread
     window = MainWindow(session, prefs, libvlc_version=libvlc_version(), demo=demo.prepare, history=history)

@@ -166,3 +166,4 @@ class SessionReport:
     path: list[Hop] = field(default_factory=list)
     fetches: dict = field(default_factory=dict)  # summary, see session.fetch_summary
     probe: dict = field(default_factory=dict)  # path probing: status, method, reason, bytes
+    tls_unverified: list[str] = field(default_factory=list)  # host:port opened unverified

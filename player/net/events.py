@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from player.core.model import Fetch
 
 __all__ = [
+    "CertificateNotVerified",
     "EventSink",
     "FetchRecorded",
     "Resumed",
@@ -58,6 +59,14 @@ class UpstreamError:
     url: str
     status: int | None
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateNotVerified:
+    """A request went to ``origin`` (``host:port``) without verifying its certificate: the
+    viewer exempted it (:mod:`player.net.tls_policy`). Once per origin per fetcher."""
+
+    origin: str
 
 
 EventSink = Callable[[object], None]

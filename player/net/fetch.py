@@ -34,7 +34,11 @@ Security (see :mod:`player.net.url_policy`):
   session for every request it serves), else :attr:`Fetcher.policy`;
 * nothing comes from the environment: ``trust_env`` is False, so no ``~/.netrc``
   credentials are ever sent and no ``*_proxy`` variables are used (a proxy would resolve
-  names itself, which would defeat the address check).
+  names itself, which would defeat the address check);
+* certificates are verified for every request, except a request (or redirect hop) to an
+  origin the viewer exempted (:class:`~player.net.tls_policy.TlsExemptions`): the choice is
+  made per hop, never for the session, and each exempted origin used is reported once as
+  :class:`~player.net.events.CertificateNotVerified`.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,7 +57,7 @@ from player.core.model import Fetch, FetchKind
 from player.core.redact import loggable
 from player.core.wording.errors import http_reason
 from player.net.errors import ErrorKind, classify
-from player.net.events import EventSink, Retrying
+from player.net.events import CertificateNotVerified, EventSink, Retrying
 from player.net.timing import (
     ConnTiming,
     PolicyHolder,
@@ -62,6 +66,7 @@ from player.net.timing import (
     policy_scope,
     scoped_policy,
 )
+from player.net.tls_policy import TlsExemptions
 from player.net.transfer import FetchAborted, FetchFailed, Transfer
 from player.net.url_policy import AddressPolicy, AddressRefused, check_redirect
 
@@ -104,7 +109,10 @@ class Fetcher:
         backoff_max_s: float = BACKOFF_MAX_S,
         verify: bool | str = True,
         user_agent: str = USER_AGENT,
+        tls: TlsExemptions | None = None,
     ) -> None:
+        """``verify``: requests' verification for every request (True, or a CA bundle);
+        ``tls``: the origins the viewer exempted from it (None: none)."""
         self.on_event = on_event
         self.timeout = (connect_timeout, read_timeout)
         self.max_retries = max_retries
@@ -123,6 +131,8 @@ class Fetcher:
         # passed per request too: REQUESTS_CA_BUNDLE in the environment would override
         # a session-level setting
         self.verify = verify
+        self.tls = tls
+        self._unverified_seen: set[str] = set()  # exempted origins reported so far
         self.session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "identity"})
         adapter = TimedAdapter(
             self._registry, self._holder, max_retries=0, pool_maxsize=POOL_MAXSIZE
@@ -166,7 +176,21 @@ class Fetcher:
             timeout=self.timeout,
             verify=self.verify,
             stopping=self._stop,
+            unverified=self._skips_verification,
         )
+
+    def _skips_verification(self, url: str) -> bool:
+        """Is ``url`` on an origin the viewer exempted? (Reported once per origin.)"""
+        origin = self.tls.covers(url) if self.tls is not None else None
+        if origin is None:
+            return False
+        with self._lock:
+            first = origin.label not in self._unverified_seen
+            self._unverified_seen.add(origin.label)
+        if first:
+            log.warning("not verifying the certificate of %s (exempted)", origin.label)
+            self._emit(CertificateNotVerified(origin.label))
+        return True
 
     def _request_with_retries(
         self,
@@ -331,12 +355,17 @@ def send_following(
     timeout: float | tuple[float, float],
     verify: bool | str = True,
     stopping: threading.Event | None = None,
+    unverified: Callable[[str], bool] | None = None,
 ) -> requests.Response:
     """``method url`` and the redirects it leads to, followed here (never by requests): at
     most :data:`MAX_REDIRECTS` hops, each ``Location`` checked by
     :func:`~player.net.url_policy.check_redirect` (:class:`AddressRefused` for a malformed,
     non-http(s) or https-to-http one; ``TooManyRedirects`` beyond the limit). The answer
-    is streamed (``stream=True``). The Fetcher's and preflight's one redirect rule."""
+    is streamed (``stream=True``). The Fetcher's and preflight's one redirect rule.
+
+    ``verify`` applies to every hop except those ``unverified(hop_url)`` says the viewer
+    exempted (:mod:`player.net.tls_policy`): decided per hop, so a redirect from an
+    exempted origin to any other one is verified."""
     current = url
     for hop in range(MAX_REDIRECTS + 1):
         if stopping is not None and stopping.is_set():
@@ -348,7 +377,7 @@ def send_following(
             stream=True,
             timeout=timeout,
             allow_redirects=False,
-            verify=verify,
+            verify=False if unverified is not None and unverified(current) else verify,
         )
         location = resp.headers.get("Location")
         if resp.status_code not in REDIRECT_STATUSES or location is None:

@@ -149,6 +149,14 @@ def _check_text(text: object) -> str:
         raise ManifestError("playlist contains binary data")
     if not is_hls_text(text):
         raise ManifestError("not an HLS playlist (it does not start with #EXTM3U)")
+    # Counted on the text before the m3u8 parser builds an object per entry (~1 KB each):
+    # an 8 MB playlist of tiny entries is ~600 000 segments, over half a gigabyte parsed.
+    segments = text.count("#EXTINF")
+    if segments > MAX_SEGMENTS:
+        raise ManifestError(f"media playlist lists too many segments ({segments})")
+    variants = text.count("#EXT-X-STREAM-INF")
+    if variants > MAX_VARIANTS:
+        raise ManifestError(f"master playlist lists too many variants ({variants})")
     return strip_bom(text)
 
 

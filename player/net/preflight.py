@@ -10,8 +10,10 @@ a video".
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from player.net import sniff as sniffer
 from player.net.errors import ErrorKind, classify, http_status
 from player.net.fetch import plain_session, send_following
 from player.net.timing import policy_adapter
+from player.net.tls_policy import TlsExemptions, TlsOrigin
 from player.net.url_policy import AddressPolicy, AddressRefused
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,11 @@ class PreflightResult:
     status: int | None = None
     content_type: str | None = None
     final_url: str | None = None
+    #: ``https://host:port`` whose certificate failed verification (the viewer may exempt
+    #: exactly that origin: :mod:`player.net.tls_policy`); None for any other outcome
+    tls_origin: str | None = None
+    #: ``host:port`` of the exempted origins this check reached without verifying them
+    unverified: tuple[str, ...] = ()
 
 
 def describe_network_error(url: str, exc: BaseException, timeout: float) -> str:
@@ -88,14 +96,14 @@ def sniff(head: bytes, content_type: str, url: str) -> tuple[str, str | None]:
         or "<html" in stripped[:512]
     ):
         return "unknown", words.web_page(url)
+    if not head:  # the whole answer was empty, whatever its Content-Type says
+        return "unknown", words.empty(url)
     if ctype.startswith(("video/", "audio/")) and not _looks_textual(head):
         return "progressive", None
     if ctype.startswith(("text/", "application/json", "application/xml")) or (
         head and _looks_textual(head)
     ):
         return "unknown", words.text_document(url)
-    if not head:
-        return "unknown", words.empty(url)
     ext = Path(urllib.parse.urlsplit(url).path).suffix.lower()
     if ext in VIDEO_EXTENSIONS or ctype.startswith(
         ("video/", "audio/", "application/octet-stream")
@@ -132,13 +140,35 @@ def preflight(
     timeout: float = PREFLIGHT_TIMEOUT_S,
     session: requests.Session | None = None,
     verify: bool | str = True,
+    tls: TlsExemptions | None = None,
 ) -> PreflightResult:
     """Fetch the start of ``url`` and classify it (blocking; see module doc).
 
     Redirects are followed by the Fetcher's own loop (:func:`~player.net.fetch.send_following`:
     every hop checked, never https to http). ``verify``: certificate checking as requests
-    takes it (a CA bundle path for tests). Local paths and ``file://`` URLs are checked on disk.
+    takes it (a CA bundle path for tests); ``tls``: the origins the viewer exempted from it,
+    decided per redirect hop (see :attr:`PreflightResult.tls_origin` and ``unverified``).
+    Local paths and ``file://`` URLs are checked on disk.
     """
+    used: list[str] = []
+
+    def skip(hop_url: str) -> bool:  # the viewer's exception, decided per hop
+        origin = tls.covers(hop_url) if tls is not None else None
+        if origin is not None and origin.label not in used:
+            used.append(origin.label)
+        return origin is not None
+
+    result = _preflight(url, timeout, session, verify, skip)
+    return dataclasses.replace(result, unverified=tuple(used)) if used else result
+
+
+def _preflight(
+    url: str,
+    timeout: float,
+    session: requests.Session | None,
+    verify: bool | str,
+    skip: Callable[[str], bool],
+) -> PreflightResult:
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("", "file") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
@@ -163,6 +193,7 @@ def preflight(
                 {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
                 timeout=(timeout, timeout),
                 verify=verify,
+                unverified=skip,
             )
         except requests.exceptions.ReadTimeout as e:
             return _slow_answer(url, e, timeout)
@@ -170,8 +201,16 @@ def preflight(
             return PreflightResult(False, "unknown", e.reason)
         except (requests.exceptions.RequestException, ValueError) as e:  # ValueError: a
             # malformed redirect (requests parses Location with urlsplit)
-            log.info("preflight %s failed: %s", loggable(url), classify(e).reason)
-            return PreflightResult(False, "unknown", describe_network_error(url, e, timeout))
+            err = classify(e)
+            log.info("preflight %s failed: %s", loggable(url), err.reason)
+            hop = getattr(getattr(e, "request", None), "url", None) or url  # the failing hop
+            tls_origin = TlsOrigin.of(hop) if err.kind is ErrorKind.TLS else None
+            return PreflightResult(
+                False,
+                "unknown",
+                err.sentence(hop if tls_origin is not None else url, timeout),
+                tls_origin=tls_origin.url if tls_origin is not None else None,
+            )
         with resp:
             ctype = resp.headers.get("Content-Type", "")
             if resp.status_code >= 400:

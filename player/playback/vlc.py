@@ -157,6 +157,12 @@ class FrameSink:
             self._snapshot = None
             self._ready_seq = 0
 
+    def drop_picture(self) -> None:
+        """Forget the last picture, keep the counts (the session's QoE reads them after a
+        stop): a view cleared for the next source must not get the old picture back."""
+        with self._mutex:
+            self._snapshot = None
+
     # -- libVLC callbacks (video output thread) ---------------------------------
     def _on_format(self, opaque, chroma, width, height, pitches, lines):  # noqa: ANN001
         w, h = int(width[0]), int(height[0])
@@ -484,6 +490,9 @@ class VlcPlayer:
         self.generation += 1
         self.stepper.reset()
         self.mp.stop()
+        # the last picture of this media is the view's now; without this, a source that
+        # fails before libVLC opens it showed the previous video's last frame
+        self.frames.drop_picture()
 
     def release(self) -> None:
         """Free libVLC. Afterwards every getter returns nothing; calls are ignored."""

@@ -71,4 +71,6 @@ def to_json(r: SessionReport) -> dict:
         "path": [hop_json(h) for h in r.path],
         "fetches": r.fetches,
         "probe": r.probe,
+        # origins whose certificate was NOT verified (the viewer's exception); [] normally
+        "tls_unverified": list(r.tls_unverified),
     }

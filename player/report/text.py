@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from player.core.model import Segment, SessionReport
 from player.core.units import NO_VALUE, fmt_bitrate, fmt_ms
+from player.core.wording.tls import report_line
 
 
 def to_text(r: SessionReport) -> str:
     """The multi-line summary: QoE, each stall, the verdict with its evidence, path, fetches."""
     q = r.qoe
     lines = [f"Stallwatch diagnosis of {r.url}", f"  played {r.played_s:.1f} s"]
+    if r.tls_unverified:
+        lines.append(f"  {report_line(r.tls_unverified)}")
     if q.startup_s is not None:
         lines.append(f"  startup {q.startup_s:.2f} s")
     lines.append(

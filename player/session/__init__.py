@@ -29,6 +29,7 @@ session's sentences live in :mod:`player.core.wording.playback`.
 """
 
 from player.session.events import (
+    CertificateUnverified,
     Ended,
     EndedEarly,
     MediaInfo,
@@ -53,6 +54,7 @@ ATTRIBUTION_WIRED = True
 
 __all__ = [
     "ATTRIBUTION_WIRED",
+    "CertificateUnverified",
     "Ended",
     "EndedEarly",
     "MediaInfo",

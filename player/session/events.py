@@ -40,10 +40,14 @@ class MediaInfo(SessionEvent):
 
 @dataclass(slots=True)
 class PlaybackFailed(SessionEvent):
-    """Bad input or a broken stream: ``message`` is shown to the viewer as is."""
+    """Bad input or a broken stream: ``message`` is shown to the viewer as is.
+
+    ``tls_origin``: ``https://host:port`` when the certificate of that origin failed
+    verification (the viewer may then exempt exactly it and open the source again)."""
 
     message: str
     source: str
+    tls_origin: str | None = None
 
 
 @dataclass(slots=True)
@@ -63,6 +67,14 @@ class StreamNote(SessionEvent):
     """Something the viewer should know that is not fatal (a missing segment, a retry)."""
 
     message: str
+
+
+@dataclass(slots=True)
+class CertificateUnverified(SessionEvent):
+    """The current open fetched from ``origin`` (``host:port``) without verifying its
+    certificate, as the viewer chose: show a persistent warning while it plays."""
+
+    origin: str
 
 
 @dataclass(slots=True)

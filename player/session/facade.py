@@ -8,8 +8,10 @@ from player.core import buffer_health as bh
 from player.core import evidence
 from player.core.attribution import AttributionInput, DeviceEvidence
 from player.core.model import PlaybackState, QoE, SessionReport, Verdict
+from player.core.tls_origin import TlsOrigin
 from player.core.wording import Notice
 from player.net.path.monitor import build_namer
+from player.net.tls_policy import TlsExemptions
 from player.playback.vlc import VlcPlayer
 from player.session import metrics
 from player.session.events import EventSink, Opening, Snapshot, StatsView
@@ -18,6 +20,7 @@ from player.session.factories import (
     PathMonitorLike,
     PathSnapshotLike,
     SessionFactories,
+    with_tls,
 )
 from player.session.lifecycle import PlayerLifecycle
 from player.session.media import OpenMedia, title_for
@@ -47,8 +50,12 @@ class Session:
         org_overrides: dict[str, str] | None = None,
         rdap_url: str | None = None,
         factories: SessionFactories | None = None,
+        tls: TlsExemptions | None = None,
     ) -> None:
-        self.factories = factories or SessionFactories()
+        """``tls``: origins whose certificates are not verified (``--insecure-tls-origin``);
+        the viewer adds more with :meth:`skip_tls_verification`. Verified by default."""
+        self.tls = tls if tls is not None else TlsExemptions()
+        self.factories = with_tls(factories or SessionFactories(), self.tls)
         self.player = player
         self.clock = clock or self.factories.clock
         self._sink = EventSink(self.clock)
@@ -60,7 +67,12 @@ class Session:
         )
         self.lifecycle = PlayerLifecycle(player, self._sink, self.tracker, self._length_known)
         self.opening = Opener(
-            self.factories, self.lifecycle, self.policy, use_gateway=use_gateway, probe_path=probe_path
+            self.factories,
+            self.lifecycle,
+            self.policy,
+            use_gateway=use_gateway,
+            probe_path=probe_path,
+            tls=self.tls,
         )
         self.sampler = Sampler(player, self.factories.cpu(), self.tracker, self.policy)
         self.configure_naming(org_overrides, rdap_url)
@@ -187,6 +199,17 @@ class Session:
     def pinned_rendition(self) -> int | None:
         return self.policy.pinned
 
+    def skip_tls_verification(self, origin: TlsOrigin) -> None:
+        """The viewer's "Open anyway (not secure)": requests to exactly ``origin`` (https,
+        host, port) skip certificate verification until the session object goes away
+        (this run); every other origin is still verified. Takes effect on the next open."""
+        self.tls.exempt(origin)
+
+    @property
+    def tls_unverified(self) -> list[str]:
+        """``host:port`` of the origins the current open reached without verification."""
+        return list(self.media.tls_unverified)
+
     def pin_rendition(self, index: int | None) -> None:
         """Play only rendition ``index`` (gateway/master order), or None for Auto."""
         self.policy.pin(index)
@@ -199,13 +222,18 @@ class Session:
     # -- the owner's heartbeat ----------------------------------------------------------
     def tick(self) -> None:
         self.opening.drain_preflight(self.media)
-        self.lifecycle.drain(self.opening.gen)
+        # the gateway's events first: it reports an upstream failure before it answers
+        # libVLC, so libVLC's error that follows is worded with the real reason
         self.opening.drain_net(lambda ev: apply_gateway_event(ev, self.media, self._sink))
+        self.lifecycle.drain(self.opening.gen)
         now = self.clock()
         self.tracker.expire_notice(now)
         if self.lifecycle.plays(self.opening.gen) and self.state in SAMPLED_STATES:
             t = self.sampler.sample(now, self.state, self.media, self.opening.gateway, self.opening.path)
-            self.lifecycle.check_undecodable(now, t)
+            # media seconds the gateway handed libVLC in this run (a live stream's run starts
+            # far from 0); a gateway without the figure (a fake) leaves streams unjudged
+            delivered = getattr(self.opening.gateway, "delivered_media_s", None)
+            self.lifecycle.check_undecodable(now, t, delivered() if delivered is not None else None)
 
     # -- views (owner thread) -----------------------------------------------------------
     def snapshot(self) -> Snapshot:

@@ -7,6 +7,7 @@ The protocols below are the part of each real API the session uses, nothing more
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from player.core.model import Hop, ProbeSample
 from player.net import gateway as gw
 from player.net.path.monitor import PathMonitor
 from player.net.preflight import PreflightResult, preflight
+from player.net.tls_policy import TlsExemptions
 
 
 class GatewayLike(Protocol):
@@ -96,9 +98,11 @@ def start_daemon(target: Callable[[], None], name: str) -> threading.Thread:
 
 
 def real_gateway(
-    on_event: Callable[[object], None], rendition_chooser: Callable[[int], int]
+    on_event: Callable[[object], None],
+    rendition_chooser: Callable[[int], int],
+    tls: TlsExemptions | None = None,
 ) -> GatewayLike:
-    return gw.Gateway(on_event=on_event, rendition_chooser=rendition_chooser)
+    return gw.Gateway(on_event=on_event, rendition_chooser=rendition_chooser, tls=tls)
 
 
 def real_path_monitor(
@@ -107,8 +111,10 @@ def real_path_monitor(
     return PathMonitor(host, port, is_loaded=is_loaded, namer=namer, namer_key=namer_key)
 
 
-def real_preflight(source: str, timeout: float) -> PreflightResult:
-    return preflight(source, timeout=timeout)
+def real_preflight(
+    source: str, timeout: float, tls: TlsExemptions | None = None
+) -> PreflightResult:
+    return preflight(source, timeout=timeout, tls=tls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +133,16 @@ class SessionFactories:
     preflight: Callable[[str, float], PreflightResult] = real_preflight
     clock: Callable[[], float] = time.monotonic
     spawn: Callable[[Callable[[], None], str], threading.Thread | None] = start_daemon
+
+
+def with_tls(factories: SessionFactories, tls: TlsExemptions) -> SessionFactories:
+    """``factories`` whose *real* gateway and preflight honour the viewer's certificate
+    exceptions ``tls`` (fakes are left as they are: they make no TLS connections)."""
+    changes: dict[str, Any] = {}
+    if factories.gateway is real_gateway:
+        changes["gateway"] = lambda on_event, rendition_chooser: real_gateway(
+            on_event, rendition_chooser, tls
+        )
+    if factories.preflight is real_preflight:
+        changes["preflight"] = lambda source, timeout: real_preflight(source, timeout, tls)
+    return dataclasses.replace(factories, **changes) if changes else factories

@@ -11,7 +11,9 @@ import queue
 from collections.abc import Callable
 
 from player.core.model import PlaybackState
+from player.core.tls_origin import TlsOrigin
 from player.core.wording import playback as say
+from player.core.wording import tls as say_tls
 from player.playback.vlc import EventKind, PlayerEvent, VlcPlayer
 from player.session.events import Ended, EndedEarly, EventSink, MediaInfo, PlaybackFailed
 from player.session.media import OpenMedia, is_url
@@ -25,6 +27,13 @@ END_TOLERANCE_RATIO = 0.03
 # If libVLC reports Playing but shows no picture and plays no time for this long
 # while the input is a local file, it cannot decode it.
 NO_PICTURE_TIMEOUT_S = 4.0
+# A stream cannot be judged by time alone (a slow network delays the first picture), so a
+# stream whose "playing" shows no picture and no time counts as undecodable only once the
+# gateway has handed libVLC this much media and a longer while has passed: every codec we
+# play shows its first picture within the first segment (2-10 s), and a broken one (junk
+# segments served as video) is then still told within about ten seconds, not never.
+NO_PICTURE_STREAM_TIMEOUT_S = 8.0
+NO_PICTURE_STREAM_MEDIA_S = 6.0
 NO_MEDIA = -1  # vlc_gen while libVLC plays nothing of ours
 
 
@@ -64,16 +73,19 @@ class PlayerLifecycle:
             self.player.stop()
             self.vlc_gen = NO_MEDIA
 
-    def fail(self, message: str) -> None:
-        """Stop and tell the viewer ``message`` (once per open)."""
+    def fail(self, message: str, tls_origin: str | None = None) -> None:
+        """Stop and tell the viewer ``message`` (once per open); ``tls_origin``: the origin
+        whose certificate failed (see :class:`PlaybackFailed`)."""
         media = self._media
         if media.failed:
             return
         media.failed = True
+        if tls_origin is None and media.upstream_failure:  # a playlist's host failed it
+            tls_origin = media.upstream_tls_origin
         log.info("playback failed: %s", message)
         self.stop_player()
         self._sink.set_state(PlaybackState.ERROR)
-        self._sink.emit(PlaybackFailed(message=message, source=media.source or ""))
+        self._sink.emit(PlaybackFailed(message=message, source=media.source or "", tls_origin=tls_origin))
 
     def drain(self, gen: int) -> None:
         """Handle libVLC's queued events of open ``gen``; drop any older ones."""
@@ -115,23 +127,38 @@ class PlayerLifecycle:
 
     def error_message(self) -> str:
         media = self._media
+        if media.upstream_tls_origin:  # a server it names failed certificate verification
+            origin = TlsOrigin.of(media.upstream_tls_origin)
+            return say_tls.part_failed(media.title, origin.label if origin else media.upstream_tls_origin)
+        if media.upstream_failure:  # the gateway could not fetch it: say why, not "format"
+            return say.source_failed(media.title, media.upstream_failure)
         return say.undecodable(
             media.title, self.player.track_codecs(), bool(media.source and is_url(media.source))
         )
 
-    def check_undecodable(self, now: float, t: float | None) -> None:
-        """A local file that "plays" without a picture or time for a while cannot be decoded."""
+    def check_undecodable(self, now: float, t: float | None, delivered_s: float | None = None) -> None:
+        """A local file that "plays" without a picture or time for a while cannot be decoded;
+        nor can a stream that does so although the gateway delivered ``delivered_s`` seconds
+        of media (None: unknown, libVLC fetches it itself: never judged)."""
         media = self._media
         started = media.playing_since
         if (
-            started is not None
-            and self._sink.state is PlaybackState.PLAYING
-            and self.player.frames.distinct_frames == 0
-            and not (t and t > 0)
-            and media.source
-            and not is_url(media.source)
-            and now - started > NO_PICTURE_TIMEOUT_S
+            started is None
+            or self._sink.state is not PlaybackState.PLAYING
+            or self.player.frames.distinct_frames != 0
+            or (t and t > 0)
+            or not media.source
         ):
+            return
+        if not is_url(media.source):
+            undecodable = now - started > NO_PICTURE_TIMEOUT_S
+        else:
+            undecodable = (
+                delivered_s is not None
+                and delivered_s >= NO_PICTURE_STREAM_MEDIA_S
+                and now - started > NO_PICTURE_STREAM_TIMEOUT_S
+            )
+        if undecodable:
             self.fail(self.error_message())
 
     def _on_end(self) -> None:

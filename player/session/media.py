@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 URL_SCHEMES = ("http", "https", "rtsp", "rtmp", "mms", "udp", "file")
 STREAM_TITLE = "Stream"  # a URL with neither a usable file name nor a host
 NOTES_KEPT = 20  # stream notes kept for the report (the stats panel shows the last)
+# The same note again within this long is counted, not shown again: a retry loop (the
+# server's name not resolving, a server gone) would otherwise say the same line once per
+# attempt, several times a second; once in 10 s still tells the viewer it goes on.
+NOTE_REPEAT_S = 10.0
 
 
 def title_for(source: str) -> str:
@@ -72,6 +76,13 @@ class OpenMedia:
     per_segment_data: bool = True
     mode_note: str = ""
     notes: list[str] = field(default_factory=list)
+    note_shown_at: dict[str, float] = field(default_factory=dict)  # message -> session clock
+    notes_repeated: int = 0  # notes not shown again (within NOTE_REPEAT_S of the same one)
+    tls_unverified: list[str] = field(default_factory=list)  # host:port reached unverified
+    upstream_failure: str = ""  # the gateway's first failure (the source's, or before playing)
+    upstream_tls_origin: str | None = (
+        None  # https://host:port when that failure was its certificate
+    )
 
     def rendition(self, index: int | None) -> Rendition | None:
         if index is None or not (0 <= index < len(self.renditions)):
@@ -82,6 +93,18 @@ class OpenMedia:
     def playing_rendition(self) -> Rendition | None:
         return self.rendition(self.current_rendition)
 
-    def add_note(self, message: str) -> None:
+    def add_note(self, message: str, now: float) -> bool:
+        """Keep ``message`` as the newest note; False (only counted) when the same note was
+        kept less than NOTE_REPEAT_S before ``now``."""
+        last = self.note_shown_at.get(message)
+        if last is not None and now - last < NOTE_REPEAT_S:
+            self.notes_repeated += 1
+            return False
+        if len(self.note_shown_at) >= NOTES_KEPT:  # bounded: forget notes long past
+            self.note_shown_at = {
+                m: t for m, t in self.note_shown_at.items() if now - t < NOTE_REPEAT_S
+            }
+        self.note_shown_at[message] = now
         self.notes.append(message)
         del self.notes[:-NOTES_KEPT]
+        return True

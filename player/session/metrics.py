@@ -145,6 +145,7 @@ def session_report(
         verdict=overall,
         path=snap.hops if snap else [],
         fetches=fetch_summary(media, snap),
+        tls_unverified=list(media.tls_unverified),
     )
 
 

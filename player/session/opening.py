@@ -17,11 +17,14 @@ from urllib.parse import urlparse
 
 from player.core.wording import playback as say
 from player.net import gateway as gw
+from player.net.events import CertificateNotVerified
 from player.net.path.monitor import host_port
 from player.net.preflight import PreflightResult
+from player.net.tls_policy import TlsExemptions
 from player.session.factories import GatewayLike, PathMonitorLike, SessionFactories
 from player.session.lifecycle import PlayerLifecycle
 from player.session.media import OpenMedia, is_url, title_for
+from player.session.network_events import ExemptionUnusable
 from player.session.rendition_policy import RenditionPolicy
 
 log = logging.getLogger(__name__)
@@ -46,8 +49,10 @@ class Opener:
         *,
         use_gateway: bool = True,
         probe_path: bool = True,
+        tls: TlsExemptions | None = None,
     ) -> None:
         self._factories = factories
+        self.tls = tls  # the viewer's certificate exceptions (None: none)
         self._lifecycle = lifecycle
         self._policy = policy
         self.use_gateway = use_gateway
@@ -120,7 +125,7 @@ class Opener:
                 continue
             media.source = source
             if not result.ok:
-                self._lifecycle.fail(result.message)
+                self._lifecycle.fail(result.message, result.tls_origin)
                 continue
             mrl = source
             if not is_url(source):
@@ -156,6 +161,8 @@ class Opener:
         except Exception as exc:  # a bug in a check must not lose the session
             log.exception("preflight crashed")
             result = PreflightResult(False, "unknown", say.open_crashed(title_for(source), exc))
+        for label in result.unverified:  # recorded with the gateway's own (drain_net)
+            self._net_events.put((gen, CertificateNotVerified(label)))
         self._results.put((gen, source, result))
 
     def _start_network(self, gen: int, url: str, kind: str, media: OpenMedia) -> str:
@@ -182,6 +189,9 @@ class Opener:
                 mrl = url
         else:
             media.per_segment_data = False
+        exempted = self.tls.covers(url) if self.tls is not None else None
+        if gateway is None and exempted is not None:  # libVLC verifies its own requests
+            self._net_events.put((gen, ExemptionUnusable(exempted.label)))
         hp = host_port(url)
         if hp is not None:
             self._probe_target = (gen, hp[0], hp[1], gateway)

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 DATA_ENV = "STALLWATCH_DATA_DIR"  # tests and portable setups point this elsewhere
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 2000  # another process (a second window) holding the lock: wait this long
+# Sessions started by this store whose row a later update can (re)insert when the first
+# INSERT failed (disk full at the open): one window has one live session, a few spare.
+STARTED_KEPT = 16
 
 # One entry per schema version: MIGRATIONS[i] takes the file from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -89,6 +92,9 @@ SESSION_FIELDS = (
 )  # fmt: skip
 STALL_FIELDS = ("started_at", "duration_s", "segment", "confidence", "headline", "evidence")
 EXPORT_SESSION_COLUMNS = ("id", "started_at", *[f for f in SESSION_FIELDS if f != "report_json"])
+
+
+_INSERT_SESSION = "INSERT OR IGNORE INTO sessions (id, started_at, host, source, title) VALUES (?, ?, ?, ?, ?)"
 
 
 def data_dir() -> Path:
@@ -189,7 +195,9 @@ class HistoryStore:
     def __init__(self, path: Path | None = None, on_error: Callable[[str], None] | None = None) -> None:
         self.path = path or data_dir() / DB_NAME
         self.on_error = on_error
-        self.error: str | None = None  # the first write error, reported once
+        self.error: str | None = None  # the last write error (reported once per failing run)
+        self._failing = False  # the last write failed: the next failure is not reported again
+        self._started: dict[str, tuple[str, float, str, str, str]] = {}  # sid -> its INSERT values
         self._queue: queue.Queue[tuple[Callable[[sqlite3.Connection], Any], Future] | None] = queue.Queue()
         self._ready = threading.Event()
         self._conn: sqlite3.Connection | None = None
@@ -201,12 +209,11 @@ class HistoryStore:
         """A new session row now (``started_at``: Unix time); returns its id."""
         sid = uuid.uuid4().hex
         host, redacted = redact_source(source)
-        self.submit(
-            lambda c: c.execute(
-                "INSERT INTO sessions (id, started_at, host, source, title) VALUES (?, ?, ?, ?, ?)",
-                (sid, started_at, host, redacted, title),
-            )
-        )
+        row = (sid, started_at, host, redacted, title)
+        self._started[sid] = row
+        for old in list(self._started)[:-STARTED_KEPT]:
+            self._started.pop(old, None)
+        self.submit(lambda c: c.execute(_INSERT_SESSION, row))
         return sid
 
     def update_session(self, sid: str, **fields: Any) -> None:
@@ -215,7 +222,14 @@ class HistoryStore:
             return
         sql = f"UPDATE sessions SET {', '.join(f'{k} = ?' for k in cols)} WHERE id = ?"
         values = [fields[k] for k in cols] + [sid]
-        self.submit(lambda c: c.execute(sql, values))
+
+        def run(c: sqlite3.Connection) -> None:
+            if c.execute(sql, values).rowcount == 0 and sid in self._started:
+                # its INSERT failed (the disk was full when it started): write the row now
+                c.execute(_INSERT_SESSION, self._started[sid])
+                c.execute(sql, values)
+
+        self.submit(run)
 
     def put_stall(self, sid: str, idx: int, **fields: Any) -> None:
         """Insert (with ``started_at``) or update stall ``idx`` of session ``sid``."""
@@ -232,7 +246,13 @@ class HistoryStore:
             f"ON CONFLICT (session_id, idx) DO UPDATE SET {', '.join(f'{k} = excluded.{k}' for k in cols)}"
         )
         values = [sid, idx] + [fields[k] for k in cols]
-        self.submit(lambda c: c.execute(sql, values))
+
+        def run(c: sqlite3.Connection) -> None:
+            if sid in self._started:  # its row, if its INSERT failed (disk full); else no-op
+                c.execute(_INSERT_SESSION, self._started[sid])
+            c.execute(sql, values)
+
+        self.submit(run)
 
     def delete_all(self) -> Future:
         return self.submit(lambda c: c.executescript("BEGIN; DELETE FROM stalls; DELETE FROM sessions; COMMIT;"))
@@ -284,19 +304,23 @@ class HistoryStore:
                 fut.set_exception(RuntimeError(self.error or "history unavailable"))
                 continue
             try:
-                fut.set_result(fn(self._conn))
+                result = fn(self._conn)
             except (OSError, sqlite3.Error) as exc:  # disk full, locked, read-only...
                 if self._conn.in_transaction:
                     self._conn.rollback()
                 self._report(f"History could not be saved: {exc}")
+                self._failing = True
                 fut.set_exception(exc)
+            else:
+                self._failing = False  # writes work again: a new failure is told again
+                fut.set_result(result)
         if self._conn is not None:
             self._conn.close()
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)
-        if self.error is not None:
-            return
+        if self._failing or (self.error is not None and self._conn is None):
+            return  # told already (this run of failures, or the history is off)
         self.error = message
         if self.on_error is not None:
             try:

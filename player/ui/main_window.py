@@ -45,6 +45,7 @@ from player.ui.controls import ControlsBar
 from player.ui.first_run import FirstRunDialog
 from player.ui.fullscreen import FullscreenController
 from player.ui.history_window import HistoryController
+from player.ui.insecure_banner import InsecureTlsController, TlsBand
 from player.ui.notice_controller import NOTE_MS, NoticeController
 from player.ui.open_url import OpenUrlDialog, source_from_mime
 from player.ui.queue_controller import QueueController, ask_for_files, sources_from_mime
@@ -114,6 +115,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.video, 1)
+        self.tls_band = TlsBand()  # a certificate that failed, or is not verified
+        layout.addWidget(self.tls_band)
         layout.addWidget(self.controls)
         self.setCentralWidget(central)
         self.stats = StatsDock(self, session, prefs)  # View → Statistics
@@ -139,6 +142,8 @@ class MainWindow(QMainWindow):
         # View → Queue; every open of a queue item goes through _open_now
         self.queue = QueueController(self, session, self.bridge, self.resume, self._open_now)
         self.queue.bind_action(self.act_queue)
+        # "Open anyway (not secure)" and the warning while an origin is not verified
+        self.tls = InsecureTlsController(self, session, self.bridge, self.tls_band, self._reopen_after_tls)
         self.toast, self.screenshots, self.why = self.notices.toast, self.notices.screenshots, self.notices.why
         if self.prefs.show_stats:
             self.set_stats_visible(True)
@@ -174,6 +179,15 @@ class MainWindow(QMainWindow):
         self.prefs.add_recent(source)
         self.prefs_store.save()
         self.fill_recent_menu()
+
+    def _reopen_after_tls(self, source: str) -> None:
+        """Open ``source`` again after the viewer exempted its origin: the same queue item
+        when it is the current one, else as a new item."""
+        current = self.queue.queue.current
+        if current is not None and current.source == source:
+            self.queue.play_id(current.id)
+        else:
+            self.open_source(source)
 
     def open_demo(self, prepare: Callable[[], str]) -> None:
         """Play the built-in demo; ``prepare`` generates/serves it in a worker thread."""

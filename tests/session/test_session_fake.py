@@ -28,6 +28,7 @@ from player.session import (
     StateChanged,
     StreamNote,
 )
+from player.session.media import NOTE_REPEAT_S
 from player.session.stall_tracker import NOTICE_LINGER_S, VERDICT_REFRESH_S
 from tests.session.conftest import RENDITIONS, TICK_S, URL, Rig
 from tests.support.fakes import PATH_DESTINATION, FakePathMonitor, queued_path
@@ -292,6 +293,24 @@ def test_stream_notes_from_the_gateway(rig: Rig) -> None:
     ]
     assert rig.session.fetch_summary()["notes"] == notes
     assert rig.session.stats().note == notes[-1]
+
+
+def test_a_repeated_note_is_shown_once_per_repeat_window(rig: Rig) -> None:
+    # a retry loop (a name that no longer resolves) says the same line on every attempt
+    g = rig.start()
+    for _ in range(19):
+        g.on_event(gw.Retrying("https://cdn.example/seg5.ts", 1, "DNS lookup failed"))
+    g.on_event(gw.SegmentMissing(6, "https://cdn.example/seg6.ts", "HTTP 404"))
+    rig.tick()
+    notes = [e.message for e in rig.events(StreamNote)]
+    assert notes == [
+        "The server did not answer properly (DNS lookup failed); retrying.",
+        "A part of the video is missing (HTTP 404); skipping it.",
+    ]
+    rig.clock.advance(NOTE_REPEAT_S)
+    g.on_event(gw.Retrying("https://cdn.example/seg5.ts", 1, "DNS lookup failed"))
+    rig.tick()
+    assert len(rig.events(StreamNote)) == 3  # said again once the window passed
 
 
 def test_a_failed_check_is_shown_and_nothing_is_played(rig: Rig) -> None:

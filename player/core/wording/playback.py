@@ -33,6 +33,12 @@ def undecodable(name: str, codecs: list[tuple[str, str]], from_url: bool) -> str
     return f"Could not play {name}: it is not a video, or its format is not supported."
 
 
+def source_failed(name: str, reason: str) -> str:
+    """The gateway could not use the source itself (a playlist too large, a bad playlist,
+    the origin failing for good): ``reason`` is its short reason."""
+    return f"Could not play {name or FALLBACK_NAME}: {reason}."
+
+
 def open_crashed(name: str, error: object) -> str:
     """A check before playing failed unexpectedly (a bug, said plainly)."""
     return f"Could not open {name}: {error}"

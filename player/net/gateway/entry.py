@@ -98,7 +98,8 @@ class EntryHandler:
         it = tr.chunks()
         try:
             first = next(it, b"")
-        except FetchFailed as e:
+        except FetchFailed as e:  # e.g. a playlist whose Content-Length is over the cap
+            self.relay.emit(UpstreamError(sess.url, None, e.reason))
             self.relay.finish(tr, error=e.reason)
             h.send_simple(502, f"upstream failed: {e.reason}\n")
             return

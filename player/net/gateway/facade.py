@@ -17,6 +17,7 @@ from player.net.gateway.planner import Chooser
 from player.net.gateway.relay import Relay
 from player.net.gateway.routes import Routes, ext, name_for
 from player.net.gateway.server import HOST, GatewayServer, Handler
+from player.net.tls_policy import TlsExemptions
 
 __all__ = ["Gateway"]
 
@@ -35,10 +36,15 @@ class Gateway:
         virtual: bool = True,
         starving_after_s: float = STARVING_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        tls: TlsExemptions | None = None,
     ) -> None:
-        """``virtual=False`` disables gateway-side ABR (always ``hls-rewrite``)."""
+        """``virtual=False`` disables gateway-side ABR (always ``hls-rewrite``); ``tls``: the
+        origins whose certificates the viewer chose not to verify (the fetcher asks per
+        request)."""
         self.on_event = on_event
-        self.fetcher = fetcher or Fetcher()
+        self.fetcher = fetcher or Fetcher(tls=tls)
+        if tls is not None:
+            self.fetcher.tls = tls
         self.fetcher.on_event = self._emit
         self._policy = Policy(chooser=rendition_chooser, virtual=virtual)
         self._ledger = DeliveryLedger(clock, starving_after_s)

@@ -35,10 +35,15 @@ def launch_sources(args: Namespace) -> list[str]:
 
 
 def single_instance_applies(args: Namespace, enabled: bool) -> bool:
-    """Scripted runs (``--quit-after``, ``--auto-screenshot``), the demo and
-    ``--new-instance`` always run on their own: they neither hand off nor take hand-offs."""
+    """Scripted runs (``--quit-after``, ``--auto-screenshot``), the demo,
+    ``--new-instance`` and ``--insecure-tls-origin`` (its exception belongs to this run, not
+    to a running player) always run on their own: they neither hand off nor take hand-offs."""
     scripted = getattr(args, "quit_after", None) or getattr(args, "auto_screenshot", None)
-    own = getattr(args, "demo", False) or getattr(args, "new_instance", False)
+    own = (
+        getattr(args, "demo", False)
+        or getattr(args, "new_instance", False)
+        or bool(getattr(args, "insecure_tls_origin", None))
+    )
     return bool(enabled and not scripted and not own)
 
 
