@@ -19,6 +19,7 @@ import os
 import queue
 import re
 import sys
+import time
 from pathlib import Path
 
 import platformdirs
@@ -35,6 +36,11 @@ DIR_MODE = 0o700
 MAX_BYTES = 1_000_000
 BACKUP_COUNT = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Lines waiting for the disk: a burst of debug output fits; a disk that hangs (an NFS home)
+# costs at most this many records of memory, later lines are dropped and counted.
+QUEUE_MAX_LINES = 10_000
+FLUSH_TIMEOUT_S = 5.0  # flush() waits this long for the writer, then gives up (exit goes on)
+FLUSH_POLL_S = 0.01
 _OURS = "_stallwatch_handler"  # marks the handlers this module installed (replaced on re-setup)
 
 # A request path's query: "/x/v.mp4?a=b" (after white space, a quote or a bracket) keeps
@@ -105,22 +111,45 @@ class BackgroundFileHandler(logging.handlers.QueueHandler):
     thread after the last line and closes the file."""
 
     def __init__(self, target: logging.Handler) -> None:
-        super().__init__(queue.Queue())
+        super().__init__(queue.Queue(QUEUE_MAX_LINES))
         self.target = target
+        self.dropped = 0  # lines lost because the disk did not keep up (said in the file)
         self.setLevel(target.level)
         self.listener = logging.handlers.QueueListener(
             self.queue, target, respect_handler_level=True
         )
         self.listener.start()
 
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:  # a hung disk: drop the line rather than block or grow memory
+            self.dropped += 1
+
     def flush(self) -> None:
+        """Wait (at most FLUSH_TIMEOUT_S: a dead writer must not hang the exit) until every
+        queued line is written."""
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
         if self.listener._thread is not None:  # noqa: SLF001 - stopped: nothing is queued
-            self.queue.join()
+            while self.queue.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(FLUSH_POLL_S)
+        if self.dropped:
+            n, self.dropped = self.dropped, 0
+            self.target.handle(
+                logging.makeLogRecord(
+                    {"name": __name__, "levelno": logging.WARNING, "levelname": "WARNING",
+                     "msg": f"{n} log lines were dropped: the disk did not keep up"}
+                )
+            )  # fmt: skip
         self.target.flush()
 
     def close(self) -> None:
         if self.listener._thread is not None:  # noqa: SLF001
-            self.listener.stop()  # writes what is queued, then ends the thread
+            self.flush()
+            try:
+                self.listener.stop()  # writes what is queued, then ends the thread
+            except queue.Full:  # the writer is stuck: leave its (daemon) thread be
+                pass
         self.target.close()
         super().close()
 

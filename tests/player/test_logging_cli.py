@@ -7,6 +7,7 @@ import logging
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,31 @@ def test_gui_run_logs_to_the_file_without_the_token(origin, tmp_path: Path) -> N
     assert SECRET not in text and SECRET not in run.stderr
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
     assert not (tmp_path / "d").exists()  # --log-file replaces the default file
+
+
+def test_a_stuck_disk_drops_lines_instead_of_blocking_or_growing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "QUEUE_MAX_LINES", 5)
+    release = threading.Event()
+
+    class StuckFile(logs.PrivateRotatingFileHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            release.wait(30)  # the disk hangs until the test lets it go
+            super().emit(record)
+
+    target = StuckFile(tmp_path / "stuck.log")
+    target.setFormatter(logs.RedactingFormatter(logs.FORMAT))
+    handler = logs.BackgroundFileHandler(target)
+    try:
+        records = [logging.makeLogRecord({"msg": f"line {i}", "levelno": 20}) for i in range(50)]
+        for r in records:
+            handler.handle(r)  # returns at once although nothing can be written
+        assert handler.dropped >= 50 - 5 - 1  # the queue holds 5, the writer holds one
+        release.set()
+        handler.flush()
+        text = (tmp_path / "stuck.log").read_text()
+        assert "line 0" in text and "log lines were dropped" in text
+    finally:
+        release.set()
+        handler.close()
