@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_abr.py [--quick]
 
-For each bandwidth trace (step down, sawtooth, bursty), the same generated HLS stream is
+For each bandwidth trace of ``benchmarks/traces.py`` (step down, sawtooth, bursty, slow ramp,
+synthetic LTE-like; scale 1: written for this ladder), the same generated HLS stream is
 played from a throttled loopback origin by (1) Stallwatch (gateway + our ABR), (2) libVLC
 fetching directly with its default adaptive logic and (3) with ``--adaptive-logic=
 predictive``. It prints stall seconds and average bitrate (from the segments the origin
@@ -14,7 +15,6 @@ fetching the same stream directly (ratio, same run).
 from __future__ import annotations
 
 import argparse
-import random
 import re
 import sys
 import tempfile
@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.traces import traces  # noqa: E402
 from player.demo.media import make_hls  # noqa: E402
 from player.demo.origin import ThrottledOrigin  # noqa: E402
 from player.session.headless import play  # noqa: E402
@@ -33,22 +34,10 @@ PLAY_S = 30
 SEG_RE = re.compile(r"/v(\d)/seg_\d+\.ts$")
 
 
-def traces(seed: int = 7) -> dict[str, list[tuple[float, float]]]:
-    rng = random.Random(seed)
-    bursty, t = [], 0.0
-    while t < 120:
-        bursty.append((t, rng.choice([350_000, 600_000, 900_000, 1_500_000, 3_000_000, 5_000_000])))
-        t += rng.uniform(1.0, 4.0)
-    return {
-        "step_down": [(0.0, 4_000_000), (8.0, 700_000)],
-        "sawtooth": [(0.0, 3_000_000), (6.0, 600_000), (12.0, 3_000_000), (18.0, 600_000),
-                     (24.0, 3_000_000), (30.0, 600_000), (36.0, 3_000_000)],
-        "bursty": bursty,
-    }  # fmt: skip
-
-
 def served_bitrate_kbps(origin: ThrottledOrigin, bandwidths: list[int]) -> float | None:
-    idx = [int(m.group(1)) for _m, p, _r, st in origin.requests if (m := SEG_RE.search(p)) and st < 300]
+    idx = [
+        int(m.group(1)) for _m, p, _r, st in origin.requests if (m := SEG_RE.search(p)) and st < 300
+    ]
     return sum(bandwidths[i] for i in idx) / len(idx) / 1000 if idx else None
 
 
@@ -97,11 +86,17 @@ def main() -> int:
                     print(f"  {name:10s} {player:15s} stall {res['stall_s']:6.1f} s ({res['stalls']}x)  "
                           f"bitrate {res['bitrate_kbps'] or 0:7.0f} kbit/s  played {res['played_s']:5.1f} s "
                           f"in {res['wall_s']:5.1f} s", flush=True)  # fmt: skip
-            print("\nRatios against VLC's default adaptive logic (same run; stall: lower is better)")
+            print(
+                "\nRatios against VLC's default adaptive logic (same run; stall: lower is better)"
+            )
             print(f"{'trace':10s} {'player':15s} {'stall ratio':>12s} {'bitrate ratio':>14s}")
             for name, player, res, base in rows:
                 sr = res["stall_s"] / base["stall_s"] if base["stall_s"] > 0 else float("nan")
-                br = (res["bitrate_kbps"] or 0) / base["bitrate_kbps"] if base["bitrate_kbps"] else float("nan")
+                br = (
+                    (res["bitrate_kbps"] or 0) / base["bitrate_kbps"]
+                    if base["bitrate_kbps"]
+                    else float("nan")
+                )
                 print(f"{name:10s} {player:15s} {sr:12.2f} {br:14.2f}")
 
             # CPU: the same stream, unthrottled, through the gateway vs fetched directly.
