@@ -335,8 +335,10 @@ class VlcPlayer:
         if self.network_caching_ms is not None:
             options = (*options, f":network-caching={int(self.network_caching_ms)}")
         media = self.instance.media_new(mrl, *options)
-        self._media = media
-        self.mp.set_media(media)
+        previous, self._media = self._media, media
+        self.mp.set_media(media)  # the player holds its own reference from here
+        if previous is not None:  # python-vlc never frees a Media by itself: one per open
+            previous.release()
         self.mp.play()
         self._apply_audio()
 
@@ -504,4 +506,7 @@ class VlcPlayer:
         for etype in (*_EVENT_MAP, vlc.EventType.MediaPlayerTimeChanged):
             em.event_detach(etype)
         self.mp.release()
+        if self._media is not None:
+            self._media.release()
+            self._media = None
         self.instance.release()
