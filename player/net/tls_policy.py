@@ -7,12 +7,20 @@ remembered across runs. The fetcher and preflight ask :meth:`TlsExemptions.cover
 *every* request and every redirect hop, so a redirect to another origin, another port of
 the same host or any other host is verified as usual (never a session-wide
 ``verify=False``). requests keys its connection pools by the verification mode too, so a
-pooled unverified connection is never reused for a verified request.
+pooled unverified connection is never reused for a verified request (requests >= 2.32;
+before, a pool opened with ``verify=False`` served later verified requests to the same
+host: CVE-2024-35195, hence ``requests>=2.32.2`` in pyproject.toml).
+
+urllib3 warns (``InsecureRequestWarning``) on every unverified request. An exempted origin
+gets one warning line of ours in the log instead (here, and once per fetcher in
+player/net/fetch.py) and the viewer a persistent one; urllib3's is ignored for that
+origin's host only, so an unverified request to any other host still warns.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Iterable
@@ -42,7 +50,7 @@ class TlsExemptions:
             if origin in self._origins:
                 return
             self._origins.add(origin)
-        _quiet_urllib3()
+        _quiet_urllib3_for(origin)
         log.warning("certificate verification is OFF for %s (the viewer's choice)", origin.label)
 
     def revoke(self, origin: TlsOrigin) -> None:
@@ -75,9 +83,25 @@ def _connected_origin(url: str) -> TlsOrigin | None:
     return TlsOrigin(u.host.strip("[]").lower(), u.port or DEFAULT_HTTPS_PORT)
 
 
-def _quiet_urllib3() -> None:
-    """urllib3 warns on every unverified request; the viewer sees our own persistent
-    warning instead and the log has one line per origin, so its warning is silenced once an
-    origin is exempted (never before: a stray unverified request elsewhere would show).
-    ``filterwarnings`` replaces an identical filter, so calling it again adds nothing."""
-    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+def insecure_warning_pattern(origin: TlsOrigin) -> str:
+    """The start of urllib3's InsecureRequestWarning for a request to ``origin``'s host
+    (connectionpool.py: "Unverified HTTPS request is being made to host '<host>'. ...",
+    the host without IPv6 brackets or a trailing dot), as a regular expression."""
+    return re.escape(f"Unverified HTTPS request is being made to host '{origin.host.rstrip('.')}'.")
+
+
+def _quiet_urllib3_for(origin: TlsOrigin) -> None:
+    """Ignore urllib3's warning for requests to ``origin``'s host (never before it is
+    exempted, never for another host). One ``warnings`` filter, added once per origin: not
+    ``catch_warnings`` around each request, which swaps the process's filters and is not
+    thread-safe. urllib3's text names the host, not the port: another port of that host is
+    matched too, but only exempted origins are ever fetched unverified, and the filter
+    stays after a :meth:`TlsExemptions.revoke` for the same reason (those requests are
+    verified again, so there is no warning to ignore). ``filterwarnings`` replaces an
+    identical filter, so an origin exempted twice adds nothing."""
+    warnings.filterwarnings(
+        "ignore",
+        message=insecure_warning_pattern(origin),
+        category=urllib3.exceptions.InsecureRequestWarning,
+        module=r"urllib3\.",
+    )

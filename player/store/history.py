@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 DATA_ENV = "STALLWATCH_DATA_DIR"  # tests and portable setups point this elsewhere
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 2000  # another process (a second window) holding the lock: wait this long
-# Sessions started by this store whose row a later update can (re)insert when the first
-# INSERT failed (disk full at the open): one window has one live session, a few spare.
-STARTED_KEPT = 16
+# Sessions whose own INSERT failed (disk full at the open), kept so a later update can
+# write the row once space is back: one window has one live session, a few spare.
+UNWRITTEN_KEPT = 16
 
 # One entry per schema version: MIGRATIONS[i] takes the file from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -94,7 +94,9 @@ STALL_FIELDS = ("started_at", "duration_s", "segment", "confidence", "headline",
 EXPORT_SESSION_COLUMNS = ("id", "started_at", *[f for f in SESSION_FIELDS if f != "report_json"])
 
 
-_INSERT_SESSION = "INSERT OR IGNORE INTO sessions (id, started_at, host, source, title) VALUES (?, ?, ?, ?, ?)"
+_INSERT_SESSION = (
+    "INSERT OR IGNORE INTO sessions (id, started_at, host, source, title) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def data_dir() -> Path:
@@ -109,7 +111,9 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise sqlite3.DatabaseError(f"history file is from a newer Stallwatch (schema {version})")
     for step in range(version, SCHEMA_VERSION):
         try:
-            conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
+            conn.executescript(
+                f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;"
+            )
         except sqlite3.Error:
             if conn.in_transaction:
                 conn.rollback()
@@ -125,7 +129,9 @@ def open_db(path: Path) -> sqlite3.Connection:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     os.close(fd)
     os.chmod(path, FILE_MODE)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a process crash
@@ -149,7 +155,9 @@ def to_json_text(data: dict[str, list[dict[str, Any]]]) -> str:
     sessions = [{k: s.get(k) for k in EXPORT_SESSION_COLUMNS} for s in data["sessions"]]
     by_session: dict[str, list[dict]] = {}
     for st in data["stalls"]:
-        by_session.setdefault(st["session_id"], []).append({k: st.get(k) for k in ("idx", *STALL_FIELDS)})
+        by_session.setdefault(st["session_id"], []).append(
+            {k: st.get(k) for k in ("idx", *STALL_FIELDS)}
+        )
     for s in sessions:
         s["stalls"] = by_session.get(s["id"], [])
     return json.dumps({"schema": SCHEMA_VERSION, "sessions": sessions}, indent=2)
@@ -167,7 +175,10 @@ def to_csv_text(data: dict[str, list[dict[str, Any]]]) -> str:
     for s in data["sessions"]:
         base = [s.get(k) for k in EXPORT_SESSION_COLUMNS]
         for st in by_session.get(s["id"], []) or [None]:
-            w.writerow(base + ([st.get(k) for k in ("idx", *STALL_FIELDS)] if st else [None] * len(stall_cols)))
+            w.writerow(
+                base
+                + ([st.get(k) for k in ("idx", *STALL_FIELDS)] if st else [None] * len(stall_cols))
+            )
     return buf.getvalue()
 
 
@@ -175,7 +186,9 @@ def index_rows(data: dict[str, list[dict[str, Any]]]) -> list[SessionRow]:
     """The loaded history as the ISP index's input rows."""
     stalls: dict[str, list[StallRow]] = {}
     for st in data["stalls"]:
-        stalls.setdefault(st["session_id"], []).append(StallRow(st["started_at"], st.get("segment") or "unknown"))
+        stalls.setdefault(st["session_id"], []).append(
+            StallRow(st["started_at"], st.get("segment") or "unknown")
+        )
     return [
         SessionRow(
             started_at=s["started_at"],
@@ -192,13 +205,19 @@ def index_rows(data: dict[str, list[dict[str, Any]]]) -> list[SessionRow]:
 class HistoryStore:
     """The history database behind a writer thread (the one connection lives there)."""
 
-    def __init__(self, path: Path | None = None, on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, on_error: Callable[[str], None] | None = None
+    ) -> None:
         self.path = path or data_dir() / DB_NAME
         self.on_error = on_error
         self.error: str | None = None  # the last write error (reported once per failing run)
         self._failing = False  # the last write failed: the next failure is not reported again
-        self._started: dict[str, tuple[str, float, str, str, str]] = {}  # sid -> its INSERT values
-        self._queue: queue.Queue[tuple[Callable[[sqlite3.Connection], Any], Future] | None] = queue.Queue()
+        # sid -> the INSERT values of a session whose INSERT raised; the writer thread's own
+        # (read and written only there, so no lock), emptied by delete_all
+        self._unwritten: dict[str, tuple[str, float, str, str, str]] = {}
+        self._queue: queue.Queue[tuple[Callable[[sqlite3.Connection], Any], Future] | None] = (
+            queue.Queue()
+        )
         self._ready = threading.Event()
         self._conn: sqlite3.Connection | None = None
         self._thread = threading.Thread(target=self._run, name="stallwatch-history", daemon=True)
@@ -210,10 +229,17 @@ class HistoryStore:
         sid = uuid.uuid4().hex
         host, redacted = redact_source(source)
         row = (sid, started_at, host, redacted, title)
-        self._started[sid] = row
-        for old in list(self._started)[:-STARTED_KEPT]:
-            self._started.pop(old, None)
-        self.submit(lambda c: c.execute(_INSERT_SESSION, row))
+
+        def run(c: sqlite3.Connection) -> None:
+            try:
+                c.execute(_INSERT_SESSION, row)
+            except (OSError, sqlite3.Error):
+                self._unwritten[sid] = row  # a later update writes it (space back)
+                for old in list(self._unwritten)[:-UNWRITTEN_KEPT]:
+                    del self._unwritten[old]
+                raise  # reported by the writer loop
+
+        self.submit(run)
         return sid
 
     def update_session(self, sid: str, **fields: Any) -> None:
@@ -224,9 +250,8 @@ class HistoryStore:
         values = [fields[k] for k in cols] + [sid]
 
         def run(c: sqlite3.Connection) -> None:
-            if c.execute(sql, values).rowcount == 0 and sid in self._started:
-                # its INSERT failed (the disk was full when it started): write the row now
-                c.execute(_INSERT_SESSION, self._started[sid])
+            # no row: deleted (delete_all) and then nothing to do, or its INSERT failed
+            if c.execute(sql, values).rowcount == 0 and self._write_unwritten(c, sid):
                 c.execute(sql, values)
 
         self.submit(run)
@@ -248,14 +273,31 @@ class HistoryStore:
         values = [sid, idx] + [fields[k] for k in cols]
 
         def run(c: sqlite3.Connection) -> None:
-            if sid in self._started:  # its row, if its INSERT failed (disk full); else no-op
-                c.execute(_INSERT_SESSION, self._started[sid])
+            self._write_unwritten(c, sid)
+            if c.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is None:
+                return  # its session was deleted (delete_all): it stays deleted
             c.execute(sql, values)
 
         self.submit(run)
 
     def delete_all(self) -> Future:
-        return self.submit(lambda c: c.executescript("BEGIN; DELETE FROM stalls; DELETE FROM sessions; COMMIT;"))
+        """Delete every row; the sessions still going stay deleted (their later updates and
+        stalls write nothing)."""
+
+        def run(c: sqlite3.Connection) -> None:
+            self._unwritten.clear()  # on the writer thread, in order with every write
+            c.executescript("BEGIN; DELETE FROM stalls; DELETE FROM sessions; COMMIT;")
+
+        return self.submit(run)
+
+    def _write_unwritten(self, c: sqlite3.Connection, sid: str) -> bool:
+        """(Writer thread) Insert ``sid``'s row if its own INSERT had failed; True if done."""
+        row = self._unwritten.get(sid)
+        if row is None:
+            return False
+        c.execute(_INSERT_SESSION, row)  # raises again while the disk is still full
+        del self._unwritten[sid]
+        return True
 
     # -- reads and exports (results as futures) --------------------------------------------
     def load(self) -> Future:
@@ -295,27 +337,49 @@ class HistoryStore:
             self._conn = open_db(self.path)
         except (OSError, sqlite3.Error) as exc:
             self._report(f"History is off: cannot open {self.path}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a bug: the history is off, the thread lives on
+            log.exception("history: opening %s failed", self.path)
+            self._report(f"History is off: cannot open {self.path} ({type(exc).__name__})")
         while True:
             item = self._queue.get()
             if item is None:
                 break
             fn, fut = item
+            if not fut.set_running_or_notify_cancel():
+                continue  # the caller cancelled it before it ran
             if self._conn is None:
                 fut.set_exception(RuntimeError(self.error or "history unavailable"))
                 continue
-            try:
-                result = fn(self._conn)
-            except (OSError, sqlite3.Error) as exc:  # disk full, locked, read-only...
-                if self._conn.in_transaction:
-                    self._conn.rollback()
-                self._report(f"History could not be saved: {exc}")
-                self._failing = True
-                fut.set_exception(exc)
-            else:
-                self._failing = False  # writes work again: a new failure is told again
-                fut.set_result(result)
+            self._do(self._conn, fn, fut)
         if self._conn is not None:
             self._conn.close()
+
+    def _do(
+        self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], fut: Future
+    ) -> None:
+        """Run one job; whatever it raises goes to its future, never out of the writer thread."""
+        try:
+            result = fn(conn)
+        except (OSError, sqlite3.Error) as exc:  # disk full, locked, read-only...
+            self._rollback(conn)
+            self._report(f"History could not be saved: {exc}")
+            self._failing = True
+            fut.set_exception(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug in a job: logged, the writer lives on
+            log.exception("history: a write failed unexpectedly")
+            self._rollback(conn)
+            fut.set_exception(exc)
+        else:
+            self._failing = False  # writes work again: a new failure is told again
+            fut.set_result(result)
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.rollback()
+        except sqlite3.Error:
+            log.warning("history: rollback failed", exc_info=True)
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)

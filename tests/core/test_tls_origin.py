@@ -52,3 +52,45 @@ def test_another_port_or_host_is_another_origin() -> None:
 )
 def test_malformed_authorities_have_no_origin(url: str) -> None:
     assert TlsOrigin.of(url) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://h:²/",  # str.isdigit() says yes, int() says no
+        "https://h:٤٤٣/",  # Arabic-Indic digits: int() would read 443
+        "https://h:" + "1" * 5000 + "/",  # int() of 5000 digits raises ValueError
+        "https://h:065535/",  # six digits
+        "https://h:65536/",
+    ],
+)
+def test_a_port_is_one_to_five_ascii_digits(url: str) -> None:
+    assert TlsOrigin.of(url) is None
+
+
+def test_a_five_digit_port_and_leading_zeros() -> None:
+    assert TlsOrigin.of("https://h:65535/") == TlsOrigin("h", 65535)
+    assert TlsOrigin.of("https://h:08443/") == TlsOrigin("h", 8443)
+
+
+def test_a_unicode_host_is_kept_in_its_idna_form() -> None:
+    # the form urllib3 connects to (and names in its warnings): xn--bcher-kva.example
+    unicode = TlsOrigin.of("https://Bücher.example:8443/live/master.m3u8")
+    assert unicode == TlsOrigin("xn--bcher-kva.example", 8443)
+    assert unicode == TlsOrigin.of("https://BÜCHER.EXAMPLE:8443/")
+    assert unicode == TlsOrigin.of("https://xn--bcher-kva.example:8443/")
+    assert unicode == TlsOrigin("bücher.example", 8443)  # built directly: encoded too
+    assert unicode.label == "xn--bcher-kva.example:8443"
+    assert TlsOrigin.of("https://例え.jp/").host == "xn--r8jz45g.jp"  # only that label encoded
+    assert TlsOrigin.of("https://bücher.example/") != TlsOrigin.of("https://bucher.example/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://例え。jp/",  # an ideographic full stop: no label separator for urllib3 either
+        "https://a\u200db.example/",  # a zero-width joiner where IDNA 2008 forbids it
+    ],
+)
+def test_an_invalid_idna_host_has_no_origin(url: str) -> None:
+    assert TlsOrigin.of(url) is None

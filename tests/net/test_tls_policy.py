@@ -6,10 +6,14 @@ verification fails for real; the same servers verify for real with that CA's bun
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from urllib3.exceptions import InsecureRequestWarning
 
 from player.core.tls_origin import TlsOrigin
 from player.net.events import CertificateNotVerified
@@ -137,3 +141,46 @@ def test_an_odd_spelling_never_stretches_an_exception(url: str) -> None:
     assert tls.covers("https://EXEMPT.example:8443/live/master.m3u8") == TlsOrigin(
         "exempt.example", 8443
     )
+
+
+def test_an_exemption_for_a_unicode_host_covers_its_requests() -> None:
+    # urllib3 connects to the IDNA form; the exemption is kept in that form too
+    tls = TlsExemptions([TlsOrigin.of("https://Bücher.example:8443/")])
+    want = TlsOrigin("xn--bcher-kva.example", 8443)
+    assert tls.covers("https://bücher.example:8443/live/master.m3u8") == want
+    assert tls.covers("https://xn--bcher-kva.example:8443/seg.ts") == want
+    assert tls.covers("https://bucher.example:8443/") is None
+    assert tls.covers("https://bücher.example/") is None  # another port
+
+
+def _insecure(seen: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in seen if issubclass(w.category, InsecureRequestWarning)]
+
+
+def test_urllib3_is_quiet_for_the_exempted_host_only(two, caplog) -> None:  # noqa: ANN001
+    """A stray unverified request elsewhere (not through the exemption) still warns."""
+    a, b = two
+    other_host = b.url("index.m3u8").replace("127.0.0.1", "localhost", 1)
+    assert "localhost" in other_host
+    caplog.set_level(logging.WARNING, logger="player.net.tls_policy")
+    with warnings.catch_warnings(record=True) as seen:
+        # record each one (no once-per-place registry); after ours, so ours still apply
+        warnings.filterwarnings("always", category=InsecureRequestWarning, append=True)
+        requests.get(a.url("index.m3u8"), verify=False, timeout=10).close()
+        assert len(_insecure(seen)) == 1 and "'127.0.0.1'" in _insecure(seen)[0]  # before
+        del seen[:]
+        tls = TlsExemptions([origin_of(a)])
+        tls.exempt(origin_of(a))  # twice: one filter, one log line
+        f = Fetcher(tls=tls)
+        try:
+            assert f.get_bytes(a.url("index.m3u8"))[0] == PLAYLIST
+            assert f.get_bytes(a.url("index.m3u8"))[0] == PLAYLIST
+        finally:
+            f.close()
+        assert _insecure(seen) == []  # the exempted origin: our own line instead
+        requests.get(other_host, verify=False, timeout=10).close()
+        assert len(_insecure(seen)) == 1 and "'localhost'" in _insecure(seen)[0]
+    off = [r for r in caplog.records if "verification is OFF" in r.getMessage()]
+    assert [r.getMessage() for r in off] == [
+        f"certificate verification is OFF for {origin_of(a).label} (the viewer's choice)"
+    ]
