@@ -11,6 +11,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.faults.harness import FAULT_HLS_SECONDS, FAULT_RENDITIONS, SEGMENT_S, fault_window  # noqa: E402, F401
+from tests.faults.sandbox import require_or_skip  # noqa: E402
 from tests.player.conftest import fail_on_slot_exceptions, qapp  # noqa: E402, F401 - fixtures
 from tests.support.media import ffmpeg_available, make_hls  # noqa: E402
 
@@ -19,7 +20,7 @@ from tests.support.media import ffmpeg_available, make_hls  # noqa: E402
 def fault_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with ``hls/`` (12 s, 1 s segments, 2 renditions) for the fault origin."""
     if not ffmpeg_available():
-        pytest.skip("ffmpeg is not installed")
+        require_or_skip("ffmpeg is not installed")
     d = tmp_path_factory.mktemp("fault-media")
     make_hls(d / "hls", seconds=FAULT_HLS_SECONDS, renditions=FAULT_RENDITIONS, segment_s=SEGMENT_S)
     return d

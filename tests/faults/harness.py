@@ -6,12 +6,16 @@ Usage (fixtures from tests/faults/conftest.py: ``fault_window``, ``fault_hls``, 
         w = fault_window                                  # a FaultWindow (MainWindow offscreen)
         w.open(origin.url("hls/master.m3u8"))
         w.wait_position(1.0)                              # also wait_playing/_error/_notice/_note
-        with w.fault("my-fault") as beats:                # LagMeter beats counted during the fault
+        with w.fault("my-fault") as beats:                # LagMeter beats seen during the fault
             ...inject, wait on a condition...
-        assert beats.advanced, beats                      # the window kept its event loop running
+        assert beats.responsive, beats                    # it beat, and never froze (FREEZE_S)
         row = w.finish_and_history_row()                  # the session's history row (+ its stalls)
         w.memory.check_bounded()                          # RSS peak since open < MAX_GROWTH_MB
     # STALLWATCH_FAULT_LAG_FILE=path: each fault's lag p50/p99/max appended as JSON lines.
+
+The waits (``wait*``, ``pump``) run the Qt event loop between polls (tests/player/conftest.py
+``wait_until``: ``processEvents`` every 5 ms), so the heartbeat can fire while a test waits:
+a gap in the beats is the window's event loop not running, never the test's own waiting.
 """
 
 from __future__ import annotations
@@ -43,9 +47,17 @@ log = logging.getLogger(__name__)
 
 LAG_FILE_ENV = "STALLWATCH_FAULT_LAG_FILE"  # benchmarks/bench_faults.py sets it
 BEAT_MS = 10  # the heartbeat's interval: fine enough to see a 100 ms freeze as ~10 missed beats
-# A fault "keeps the window responsive" when the heartbeat fired at least this many times
-# while it lasted: a frozen event loop fires none; a live one fires ~100 per second.
-MIN_BEATS_DURING_FAULT = 20
+# A fault "keeps the window responsive" when the heartbeat fired after the fault began and
+# the longest time without a beat (fault start to first beat, beat to beat, last beat to the
+# fault's end) stayed under FREEZE_S. 2 s: far above what scheduler jitter, a GC pass or a
+# libVLC call costs the GUI thread on a loaded 2-core machine (longest gaps measured over
+# the whole campaign with 5 jobs sharing 2 cores: 0.02-0.7 s), and below the 5 s after which
+# desktops (GNOME's check-alive, Windows' "Not Responding") declare a window hung: a window
+# stuck that long is what a viewer calls frozen. A fixed beat count would be both flaky (a slow loop fires fewer) and blind (a 9 s
+# freeze inside a long fault still leaves enough beats); the gap sees any single freeze.
+# Lag p50/p99 (the issue's < 100 ms target) are benchmark figures (bench_faults.py), never
+# asserted: they measure the shared machine as much as the product.
+FREEZE_S = 2.0
 # Short streams keep each fault test to seconds: 1 s segments, two small renditions (the
 # gateway's ABR has somewhere to go, and the encode stays cheap on 2 shared cores).
 FAULT_RENDITIONS = ((180, 250_000), (240, 450_000))
@@ -62,7 +74,7 @@ WAIT_S = 30.0  # default deadline of a wait: only ends a hang (libVLC on 2 loade
 
 
 class LagMeter:
-    """A GUI-thread heartbeat: how late each beat fired (event-loop lag), and how many fired.
+    """A GUI-thread heartbeat: when each beat fired, and how late (event-loop lag).
 
     Lag of one beat = (time since the previous beat) - interval, floored at 0. Samples keep
     their time so a test can ask for the figures of one phase (``since``).
@@ -70,6 +82,7 @@ class LagMeter:
 
     def __init__(self, interval_ms: int = BEAT_MS) -> None:
         self.interval_s = interval_ms / 1000
+        self.times: list[float] = []  # monotonic time of every beat
         self.samples: list[tuple[float, float]] = []  # (monotonic time, lag s)
         self._last: float | None = None
         self._timer = QTimer()
@@ -83,9 +96,23 @@ class LagMeter:
 
     def _beat(self) -> None:
         now = time.monotonic()
+        self.times.append(now)
         if self._last is not None:
             self.samples.append((now, max(0.0, now - self._last - self.interval_s)))
         self._last = now
+
+    def beats_between(self, since: float, until: float) -> int:
+        return sum(1 for t in self.times if since < t <= until)
+
+    def max_gap(self, since: float, until: float) -> float:
+        """The longest time in [since, until] without a beat, its two ends included: a
+        freeze at the start (no beat yet) or at the end (none since) counts like any other."""
+        return self.longest_gap(since, until)[0]
+
+    def longest_gap(self, since: float, until: float) -> tuple[float, float]:
+        """``(max_gap, when that gap began)`` over [since, until]."""
+        edges = [since, *(t for t in self.times if since < t <= until), until]
+        return max((b - a, a) for a, b in zip(edges, edges[1:], strict=False))
 
     def lags(self, since: float = 0.0, until: float = float("inf")) -> list[float]:
         return [lag for t, lag in self.samples if since <= t <= until]
@@ -170,11 +197,15 @@ class FaultBeats:
     name: str
     started: float
     ended: float = 0.0
-    figures: dict[str, float] = field(default_factory=dict)
+    beats: int = 0  # heartbeats fired after the fault began
+    max_gap_s: float = float("inf")  # the longest time without one (see LagMeter.max_gap)
+    max_gap_at_s: float = 0.0  # when that gap began, seconds after the fault began
+    figures: dict[str, float] = field(default_factory=dict)  # lag p50/p99/max (benchmark)
 
     @property
-    def advanced(self) -> bool:
-        return self.figures.get("beats", 0) >= MIN_BEATS_DURING_FAULT
+    def responsive(self) -> bool:
+        """The window's event loop ran during the fault and never stopped for FREEZE_S."""
+        return self.beats >= 1 and self.max_gap_s < FREEZE_S
 
 
 class FaultWindow:
@@ -226,15 +257,34 @@ class FaultWindow:
 
     @contextmanager
     def fault(self, name: str) -> Iterator[FaultBeats]:
-        """Mark the time a fault lasts: its lag figures go to the lag file (benchmark)."""
+        """Mark the time a fault lasts: the heartbeat's beats and longest gap in it (for
+        ``beats.responsive``); its lag figures go to the lag file (benchmark).
+
+        A fault over before the first beat was due (a refusal can take ~10 ms on a fast
+        machine) ends once the window has beaten: a live event loop does within one
+        interval, and the wait's time counts in the gap like the rest of the fault."""
         beats = FaultBeats(name, time.monotonic())
         try:
             yield beats
+            self.wait(
+                lambda: self.lag.beats_between(beats.started, time.monotonic()) > 0,
+                what=f"a heartbeat during the fault {name!r}",
+            )
         finally:
             beats.ended = time.monotonic()
+            beats.beats = self.lag.beats_between(beats.started, beats.ended)
+            gap, gap_began = self.lag.longest_gap(beats.started, beats.ended)
+            beats.max_gap_s, beats.max_gap_at_s = gap, gap_began - beats.started
             beats.figures = self.lag.summary(beats.started, beats.ended)
-            record_lag(name, {**beats.figures, "seconds": round(beats.ended - beats.started, 2)})
-            log.info("fault %s: %s", name, beats.figures)
+            figures = {
+                **beats.figures,
+                "heartbeats": beats.beats,
+                "max_gap_ms": round(gap * 1000, 1),
+                "max_gap_at_s": round(beats.max_gap_at_s, 2),
+                "seconds": round(beats.ended - beats.started, 2),
+            }
+            record_lag(name, figures)
+            log.info("fault %s: %s (freeze bound %.0f ms)", name, figures, FREEZE_S * 1000)
 
     # -- what the window shows ----------------------------------------------------------------
     @property

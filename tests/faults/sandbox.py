@@ -10,6 +10,9 @@
   systemd ``SystemCallFilter``, a locked-down container) imposes one, refusing datagram
   sockets (ICMP echo, UDP) and TTL changes (``IP_TTL``/``IPV6_UNICAST_HOPS``) with EPERM,
   while ordinary TCP (the video) works: no probe method of player/net/path can run.
+- :func:`require_or_skip`: every "this machine cannot stage the fault" skip of the
+  campaign (no ffmpeg, no root for a tmpfs, no mount namespace, no seccomp) goes through
+  it, and fails instead under ``STALLWATCH_REQUIRE_FAULTS=1`` (CI, .ci/run).
 """
 
 from __future__ import annotations
@@ -22,12 +25,24 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 CHILD_ENV = "STALLWATCH_FAULT_CHILD"  # the node id of the test the child runs
+# "1" (CI sets it): a fault this machine cannot stage fails the test instead of skipping it,
+# so a CI image that lost root, ffmpeg, unshare or seccomp cannot quietly drop the campaign.
+# Children inherit it (rerun_in_child passes the environment on).
+REQUIRE_ENV = "STALLWATCH_REQUIRE_FAULTS"
 CHILD_TIMEOUT_S = 240.0  # a child's whole pytest run; only ends a hang
 REPO = Path(__file__).resolve().parents[2]
+
+
+def require_or_skip(reason: str) -> NoReturn:
+    """Skip: this machine cannot stage the fault (``reason``); fail under ``REQUIRE_ENV=1``."""
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_ENV}=1: this fault must run here, not be skipped)")
+    pytest.skip(reason)
 
 
 def in_child(nodeid: str) -> bool:
@@ -44,7 +59,7 @@ def rerun_in_child(request: pytest.FixtureRequest, wrapper: tuple[str, ...] = ()
     )
     out = (proc.stdout + proc.stderr)[-6000:]
     if "1 skipped" in proc.stdout and proc.returncode == 0:
-        pytest.skip(f"skipped in the child: {out}")
+        require_or_skip(f"skipped in the child: {out}")
     assert proc.returncode == 0, f"child test failed (rc {proc.returncode}):\n{out}"
     assert "1 passed" in proc.stdout, out
 
@@ -52,7 +67,7 @@ def rerun_in_child(request: pytest.FixtureRequest, wrapper: tuple[str, ...] = ()
 def mount_namespace_wrapper() -> tuple[str, ...]:
     """``unshare --mount`` (root) or with a user namespace (unprivileged); skip without it."""
     if not shutil.which("unshare") or not shutil.which("mount"):
-        pytest.skip("unshare/mount are not installed")
+        require_or_skip("unshare/mount are not installed")
     if os.geteuid() == 0:
         wrapper: tuple[str, ...] = ("unshare", "--mount", "--propagation", "private", "--")
     else:
@@ -67,7 +82,7 @@ def mount_namespace_wrapper() -> tuple[str, ...]:
         )
     probe = subprocess.run([*wrapper, "true"], capture_output=True, text=True, timeout=10)
     if probe.returncode != 0:
-        pytest.skip(f"no private mount namespace here: {probe.stderr.strip()}")
+        require_or_skip(f"no private mount namespace here: {probe.stderr.strip()}")
     return wrapper
 
 
@@ -88,7 +103,7 @@ class NameService:
                 ["mount", "--bind", str(src), dst], capture_output=True, text=True, timeout=10
             )
             if done.returncode != 0:
-                pytest.skip(f"cannot bind-mount {dst}: {done.stderr.strip()}")
+                require_or_skip(f"cannot bind-mount {dst}: {done.stderr.strip()}")
 
     def _write(self, text: str) -> None:
         # in place (the bind mount pins the inode): truncate and write, no rename
@@ -153,15 +168,15 @@ class _SockFprog(ctypes.Structure):
 def forbid_probe_sockets() -> None:
     """Install the filter on every thread of this process, for good (child only)."""
     if os.uname().machine != "x86_64":
-        pytest.skip("the seccomp filter is written for x86_64")
+        require_or_skip("the seccomp filter is written for x86_64")
     code, n = _assemble(_PROGRAM)
     buf = ctypes.create_string_buffer(code, len(code))
     prog = _SockFprog(n, ctypes.addressof(buf))
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        pytest.skip(f"prctl(NO_NEW_PRIVS) failed: {os.strerror(ctypes.get_errno())}")
+        require_or_skip(f"prctl(NO_NEW_PRIVS) failed: {os.strerror(ctypes.get_errno())}")
     rc = libc.syscall(
         _NR_SECCOMP, _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC, ctypes.byref(prog)
     )
     if rc != 0:
-        pytest.skip(f"seccomp is not available: {os.strerror(ctypes.get_errno())}")
+        require_or_skip(f"seccomp is not available: {os.strerror(ctypes.get_errno())}")

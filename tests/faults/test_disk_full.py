@@ -23,6 +23,7 @@ from PyQt6.QtGui import QImage
 
 from player.core.model import PlaybackState
 from tests.faults.harness import FaultWindow
+from tests.faults.sandbox import require_or_skip
 
 pytestmark = [pytest.mark.gui, pytest.mark.vlc]
 
@@ -37,9 +38,9 @@ FILL_CHUNK = 64 * 1024
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB tmpfs mounted for this test (root), unmounted after it."""
     if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem to fill needs root")
+        require_or_skip("mounting a small filesystem to fill needs root")
     if shutil.which("mount") is None:
-        pytest.skip("no mount command")
+        require_or_skip("no mount command")
     mnt = tmp_path / "disk"
     mnt.mkdir()
     done = subprocess.run(
@@ -47,7 +48,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+        require_or_skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
     try:
         yield mnt
     finally:
@@ -133,7 +134,7 @@ def test_the_disk_full_while_writing_history_and_a_screenshot(
         w.window.prefs_store.save()
         position = w.position()
         w.wait_position(position + 1.0)  # playback goes on
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert w.state is PlaybackState.PLAYING and w.error_text() == ""
     assert json.loads(prefs_file.read_text())["volume"] == 61  # not lost, not half-written
 
@@ -175,7 +176,7 @@ def test_a_session_that_starts_on_a_full_disk_plays_and_is_recorded_once_space_i
         w.sid = w.recorder_sid()
         w.wait_position(1.0)
         w.wait(lambda: w.history.error is not None, what="the history write error")
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert w.error_text() == ""
     second = w.sid
     assert second not in {s["id"] for s in w.history.load().result(10.0)["sessions"]}  # not yet

@@ -93,7 +93,6 @@ def refused_clearly(w, *words: str) -> str:  # noqa: ANN001 - a FaultWindow
     text = w.wait_error()
     assert any(word.lower() in text.lower() for word in words), text
     assert "Traceback" not in text and w.state is PlaybackState.ERROR
-    w.pump(0.5)  # the window goes on beating after the refusal (LagMeter)
     return text
 
 
@@ -129,7 +128,7 @@ def test_a_50000_segment_playlist_plays_within_memory_bounds(
         with w.fault("50k-segment playlist") as beats:
             w.open(srv.url("master.m3u8"))
             w.wait_position(1.5, timeout=60)
-        assert beats.advanced, beats
+        assert beats.responsive, beats
         assert w.error_text() == ""
         assert w.session.length_s is None or w.session.length_s > 40_000  # the whole length
         w.memory.check_bounded(BIG_PLAYLIST_MAX_GROWTH_MB)
@@ -148,7 +147,7 @@ def test_a_playlist_over_the_segment_cap_is_refused_before_it_is_parsed(fault_wi
         with w.fault("over the segment cap") as beats:
             w.open(o.url("many.m3u8"))
             text_shown = refused_clearly(w, "too many segments")
-        assert beats.advanced, beats
+        assert beats.responsive, beats
         assert not o.seen("/a.ts")
     assert str(OVER_CAP_SEGMENTS) in text_shown, text_shown
     w.memory.check_bounded(REFUSED_MAX_GROWTH_MB)
@@ -169,7 +168,7 @@ def test_a_50_mb_playlist_is_refused_with_a_clear_message(fault_window, with_len
         with w.fault("50 MB playlist") as beats:
             w.open(o.url("huge.m3u8"))
             text = refused_clearly(w, "too large", "8 MB")
-        assert beats.advanced, beats
+        assert beats.responsive, beats
         requests = len(o.seen("/huge.m3u8"))
     assert "8 MB" in text or "too large" in text, text
     assert requests <= 3, (
@@ -200,7 +199,7 @@ def test_a_gzip_bomb_is_refused_with_a_clear_message(fault_window, where: str) -
         with w.fault(f"gzip bomb ({where})") as beats:
             w.open(o.url("bomb.m3u8" if where == "entry" else "master.m3u8"))
             text = refused_clearly(w, "too large", "8 MB", "binary data")
-        assert beats.advanced, beats
+        assert beats.responsive, beats
         assert len(o.seen("/bomb.m3u8")) <= 4, "a refused playlist is not fetched over and over"
         assert not o.seen("/seg.ts")
     assert "bomb.m3u8" in text or "master.m3u8" in text, text
@@ -238,8 +237,7 @@ def test_a_file_that_is_not_video_served_as_video(fault_window, case: str) -> No
         with w.fault(f"not video: {case}") as beats:
             w.open(o.url("movie.mp4"))
             refused_clearly(w, *words)
-            w.pump(0.2)
-        assert beats.advanced, beats
+        assert beats.responsive, beats
         assert len(o.seen("/movie.mp4")) <= 4, (
             "a file that is not video is not fetched over and over"
         )
@@ -262,7 +260,7 @@ def test_segments_that_are_not_video_give_a_clear_message(fault_window, fault_me
         with w.fault("segments not video") as beats:
             w.open(o.url("hls/master.m3u8"))
             state = w.wait_done(90)
-        assert beats.advanced, beats
+        assert beats.responsive, beats
     assert state is PlaybackState.ERROR, state
     assert w.error_text(), "no message for a stream with nothing to decode"
     assert not w.window.video.has_picture()
@@ -278,8 +276,7 @@ def test_a_redirect_loop_on_the_entry_is_a_clear_message_and_few_requests(fault_
         with w.fault("redirect loop (entry)") as beats:
             w.open(o.url("a.m3u8"))
             refused_clearly(w, "redirects in a loop")
-            w.pump(0.3)
-        assert beats.advanced, beats
+        assert beats.responsive, beats
         requests = len(o.seen("/a.m3u8")) + len(o.seen("/b.m3u8"))
     assert requests == MAX_REDIRECTS + 1, requests  # one attempt, never retried
     assert w.finish_and_history_row()["ended"] == 1
@@ -300,7 +297,7 @@ def test_a_redirect_loop_on_a_segment_skips_it_and_playback_goes_on(
             w.open(o.url("hls/master.m3u8"))
             note = w.wait_note("missing")
             state = w.wait_done(90)
-        assert beats.advanced, beats
+        assert beats.responsive, beats
         looped = len(o.seen("/hls/v0/seg_003.ts")) + len(o.seen("/hls/v1/seg_003.ts"))
         played_on = o.seen("/hls/v0/seg_011.ts") or o.seen("/hls/v1/seg_011.ts")
     assert "loop" in note, note

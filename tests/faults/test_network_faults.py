@@ -52,7 +52,7 @@ def test_a_missing_segment_404_is_skipped_and_playback_continues(
     with w.fault("segment 404") as beats:
         note = w.wait_note("missing")
         played_to_the_end(w)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert "404" in note and "skipping" in note, note
     assert origin.requests_for(LAST), "the segments after the hole were played"
     w.check_history(w.finish_and_history_row())
@@ -69,7 +69,7 @@ def test_a_segment_500_is_retried_then_skipped_and_playback_continues(
     with w.fault("segment 500") as beats:
         note = w.wait_note("missing")
         played_to_the_end(w)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert "500" in note, note
     assert any("retrying" in n for n in w.notes()), w.notes()
     assert len(origin.requests_for("/hls/v0/seg_005.ts")) > 1, "500 is worth a retry"
@@ -87,7 +87,7 @@ def test_a_cut_mid_transfer_is_resumed(fault_window, origin, fault_hls) -> None:
     with w.fault("cut mid-transfer") as beats:
         note = w.wait_note("dropped")
         played_to_the_end(w)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert cut.remaining == 0, "the cut happened"
     assert "resumed" in note, note
     assert any(r[2] for r in origin.requests_for("/hls/v*/seg_003.ts")), (
@@ -112,7 +112,7 @@ def test_a_connection_reset_every_few_segments(fault_window, fault_media) -> Non
         w.wait_position(0.5)
         with w.fault("connection reset") as beats:
             played_to_the_end(w)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert all(r.remaining == 0 for r in resets), "every reset happened"
     assert sum("dropped" in n for n in w.notes()) >= 1, w.notes()
     w.check_history(w.finish_and_history_row())
@@ -133,7 +133,7 @@ def test_server_gone_for_10_s_then_back(fault_window, origin, fault_hls) -> None
         w.wait(lambda: time.monotonic() - t0 >= OUTAGE_S, OUTAGE_S + 5, "the outage's end")
         gone.release()
         w.wait(lambda: w.of_type(StallFinished), 40, "playback to resume")
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert notice, "a notice was shown during the stall"
     played_to_the_end(w)
     row = w.finish_and_history_row()
@@ -170,7 +170,7 @@ def test_dns_failure_mid_session(request, tmp_path, fault_media) -> None:  # noq
                 lambda: len(origin.requests) > served, what="fetching again once the name resolves"
             )
         played_to_the_end(w)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert "DNS lookup failed" in note, note
     w.check_history(w.finish_and_history_row())
     w.memory.check_bounded()
@@ -198,7 +198,7 @@ def test_a_slow_loris_origin_stalls_with_a_notice_then_recovers(fault_window, fa
             trickle.stop()
             w.wait(lambda: w.of_type(StallFinished), 40, "playback to resume")
         played_to_the_end(w)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert notice and verdict, (notice, verdict)
     row = w.finish_and_history_row()
     w.check_history(row, min_stalls=1)
@@ -217,8 +217,10 @@ def test_a_live_playlist_that_changes_under_the_player(fault_window, fault_media
         w.open(origin.url("live/master.m3u8"))
         w.wait_playing(40)
         with w.fault("live playlist changes") as beats:
+            # Count fetches from the moment each window was published, not from when the test
+            # looks: the player may fetch the newest segment before the test gets here.
+            served = 0  # the first window was published before the player opened
             while not live.finished:
-                served = len(origin.requests)
                 newest = f"/live/v*/seg_{live.step.files[-1]:03d}.ts"
                 w.wait(
                     lambda newest=newest, served=served: (
@@ -231,9 +233,10 @@ def test_a_live_playlist_that_changes_under_the_player(fault_window, fault_media
                     40,
                     f"the player to fetch {newest} of {live.step}",
                 )
+                served = len(origin.requests)  # the next window's fetches all come after this
                 live.advance()
             state = w.wait_done(60)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     # either it played on through the changes to the end, or it says clearly why not
     assert state is PlaybackState.ENDED or w.error_text(), (state, w.message_text())
     assert origin.requests_for("/live/v*/seg_007.ts"), "the segments after the removed one played"
@@ -264,7 +267,7 @@ def test_probes_not_permitted(request, fault_media) -> None:  # noqa: ANN001
             pause.release()
             w.wait(lambda: w.of_type(StallFinished), 40, "playback to resume")
         played_to_the_end(w)
-    assert beats.advanced, beats
+    assert beats.responsive, beats
     assert notice
     reason = w.session.path_snapshot().reason
     for method in ("ICMP", "UDP", "TCP"):
