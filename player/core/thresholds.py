@@ -82,6 +82,11 @@ ABR_UP_MARGIN = 1.3
 # When stepping down, target a rendition <= 90 % of the estimate so the buffer refills.
 ABR_DOWN_FRACTION = 0.9
 # During startup (small buffer) a rendition must fit twice into the measured throughput.
+# Not lower: on the gateway's DASH path libVLC 3.0.24 drains its demuxer before every
+# EXT-X-DISCONTINUITY (one precedes each self-initialising virtual segment), so it holds
+# only ~1 segment + ~1.5 s (3.4-4.0 s measured, also with network-caching=5000) and never
+# leaves startup; with 1.4 a 12 -> 2.1 Mbit/s step (bench_web_players step_down) finds a
+# 6 Mbit/s segment in flight and stalls ~2.5 s that 2.0 does not (simulate() capped there).
 ABR_STARTUP_MARGIN = 2.0
 # Reservoir: the buffer the controller protects (BBA's "reservoir"). At least 6 s or
 # 1.5 segments, whichever is longer, so one slow segment cannot empty it.
@@ -94,7 +99,9 @@ ABR_PANIC_BUFFER_S = 2.0
 ABR_LOOKAHEAD_SEGMENTS = 3
 # Minimum time on a rendition before stepping up again (down-steps are never delayed):
 # prevents oscillation and the VLC output glitch each switch costs.
-ABR_MIN_DWELL_S = 12.0
+# 6 s (3 segments of 2 s): the long-window harmonic mean already keeps a sawtooth from
+# oscillating; 12 s kept us low for whole high phases (sawtooth, lte_like).
+ABR_MIN_DWELL_S = 6.0
 # An up-step needs enough buffer to survive the throughput dropping to 1/2 while the
 # bigger segment downloads.
 ABR_UP_DROP_TOLERANCE = 0.5
@@ -181,7 +188,9 @@ RATE_NORMAL_TOLERANCE = 0.02
 # only at the server's hops lower again (servers often answer probes from a slow path).
 # Device with CPU saturation is near-certain, drops alone less so, CPU alone is weak.
 # A server on this computer (loopback) that delivers less than the video needs is the
-# server by elimination (no network lies between): a notch below a measured slow first byte.
+# server, or whatever it relays from, by elimination (no router seen between): a notch below
+# a measured slow first byte; capped at MISSING_EVIDENCE_CAP when no hop answered (a
+# loopback host alone is also a port-forward, a local proxy or VPN client).
 # Unknown rows carry no confidence (they name nothing); "none" is a fact, not a guess.
 RULE_BASE_CONFIDENCE: dict[str, float] = {
     "device_drops_cpu": 0.9,
@@ -191,6 +200,10 @@ RULE_BASE_CONFIDENCE: dict[str, float] = {
     "isp_access": 0.8,
     "isp_crowded": 0.85,
     "isp_core": 0.8,
+    # a queue in the ISP's part of the route that an unjudged ISP hop (silent, too few
+    # answers) keeps from being placed on the access link or deeper inside: the segment is as
+    # certain as isp_access's (every hop it may sit behind is the ISP's), only "why" is not
+    "isp_unplaced": 0.8,
     "interconnect_crowded": 0.8,
     "interconnect_slow": 0.75,
     "server_path": 0.65,
@@ -215,6 +228,11 @@ RULE_BASE_CONFIDENCE: dict[str, float] = {
 # the cause is not settled. The wording checks the same bar (an overall verdict's share
 # can lower a stall's confidence below it).
 ISP_CROWDED_MIN_CONFIDENCE = 0.7
+# "The same queue" at an earlier stall (crowding_persisted): the onset seen while idle inside
+# the same ISP (same org) at the same hop or this many hops from it. A route's hop count can
+# shift by one between stalls (a load-balanced path, an extra hop answering), so the same
+# queue can show at a neighbouring TTL; further away it is another link.
+CROWDING_SAME_QUEUE_HOPS = 1
 # Confidence = base (per rule) x sample factor x margin factor x consistency factors.
 # Sample factor rises linearly from CONF_SAMPLE_FLOOR (no samples) to 1 at FULL samples.
 CONF_SAMPLE_FLOOR = 0.5
@@ -250,6 +268,13 @@ MIN_STALL_WEIGHT_S = 0.5
 
 # Below this confidence the notice says "probably" / "seems".
 SOFT_CONFIDENCE = 0.6
+# A sentence naming the link between two networks is firm only from this confidence, the
+# same bar as "crowded" inside an ISP (ISP_CROWDED_MIN_CONFIDENCE): the border between the
+# networks is read from router names (reverse DNS / RDAP can be off by a hop) and the queue
+# may be just past the link, so like "crowded" it is a claim about named companies. 0.7 =
+# the interconnect_slow base 0.75 x a quality of 0.93 (full samples, a clear margin, later
+# hops confirming); a verdict short of any of these says "seems to".
+INTERCONNECT_FIRM_CONFIDENCE = 0.7
 # Longest evidence line under the notice (fits one line of a 720p overlay).
 SUMMARY_MAX_CHARS = 110
 
