@@ -13,10 +13,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from player.core import thresholds as T
 from player.core.attribution import DeviceEvidence, FetchEvidence
+from player.core.crowded_bar import apply_crowded_bar
 from player.core.evidence import MEDIA_KINDS, RECENT_FETCHES, recent_throughput
 from player.core.model import Fetch, Hop, Segment, Verdict
 from player.core.path_segments import HOME_ORG
@@ -27,6 +28,7 @@ from player.core.wording import explain as say
 from player.core.wording.notices import (
     evidence_summary,
     is_address_literal,
+    is_soft,
     notice_text,
     scrub_addresses,
 )
@@ -45,9 +47,14 @@ class PartView:
 
     segment: Segment
     label: str
-    status: str  # wording.explain.FINE | SUSPECT | NOT_MEASURED
+    status: str  # wording.explain.FINE | SUSPECT | NOT_MEASURED (the box's colour)
     reason: str
     hops: int = 0  # routers of this part seen on the route
+    shown: str = ""  # the box's word when the rule says more precisely ("full"); else status
+
+    @property
+    def display(self) -> str:
+        return self.shown or self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,7 @@ class HopRow:
 @dataclass(frozen=True, slots=True)
 class RuledOut:
     label: str
-    status: str  # "ruled out" | "suspected" | "not checked"
+    status: str  # "ruled out" | "suspected" | "not checked" | wording.explain FULL, ...
     reason: str
 
 
@@ -95,7 +102,7 @@ class Explanation:
         out = [self.headline, self.detail, self.confidence_words, self.confidence_sentence]
         out += [self.throughput, self.ttfb]
         for p in self.parts:
-            out += [p.label, p.status, p.reason]
+            out += [p.label, p.display, p.reason]
         for h in self.hops:
             out += [h.name, h.network, h.part, h.idle, h.loaded]
         for r in self.ruled_out:
@@ -173,19 +180,57 @@ def _rose(idle: float, loaded: float) -> bool:
     return loaded - idle > max(T.INFLATION_ABS_MS, T.INFLATION_REL * idle)
 
 
+@dataclass(frozen=True, slots=True)
+class Named:
+    """How the named part is worded, by the verdict's rule: never firmer than its notice."""
+
+    head: str  # what the evidence says of the part ("the slowdown starts here")
+    tail: str = ""  # what it leaves open, after the measured rise
+    label: str = ""  # the box's label instead of PART_LABELS' ("" for that one)
+    shown: str = ""  # the box's word instead of "suspect"
+    row_label: str = ""  # the ruled-out row's label instead of RULED_OUT_LABELS'
+    row_status: str = ""  # the ruled-out row's status instead of "suspected"
+    home_traffic: bool = False  # the cause may be traffic from home, which was not measured
+
+
+def _isp_name(culprit: str | None) -> str | None:
+    name = _clean(culprit)
+    return None if name is None or name == evidence_words.GENERIC_ISP else name
+
+
+def named_words(v: Verdict, soft: bool) -> Named:
+    """The named part's words for ``v.rule`` (isp_access: the connection is full, its cause
+    not measured; isp_core: a queue inside the ISP, its cause not settled; interconnect:
+    at or just past the link; server_local: the server here or whatever it relays from)."""
+    rule, _conf = apply_crowded_bar(v.rule, v.confidence)  # below the bar: what was measured
+    if rule == "isp_access":
+        isp = _isp_name(v.culprit)
+        full = say.FULL_SOFT if soft else say.FULL
+        return Named(say.access_full(isp, soft), say.ACCESS_CAUSES, say.ACCESS_BOX, full,
+                     say.access_label(isp), full, home_traffic=True)  # fmt: skip
+    if rule == "isp_core":
+        head = say.CORE_HEAD_SOFT if soft else say.CORE_HEAD
+        return Named(head, say.CORE_TAIL, shown=say.NOT_SETTLED, row_status=say.NOT_SETTLED)
+    if v.segment is Segment.INTERCONNECT:
+        return Named(say.LINK_BLAMED_SOFT if soft else say.LINK_BLAMED)
+    if rule == "server_local":
+        return Named(say.SERVER_LOCAL_SOFT if soft else say.SERVER_LOCAL)
+    return Named(say.BLAMED_SOFT if soft else say.BLAMED)
+
+
 def _route_part(
-    seg: Segment, hops: Sequence[Hop], named: Segment | None, soft: bool, earlier_suspect: bool, why_not: str | None
+    seg: Segment, hops: Sequence[Hop], named: Segment | None, words: Named, earlier_suspect: bool, why_not: str | None
 ) -> PartView:
     mine = [h for h in hops if h.segment is seg]
     answered = [h for h in mine if h.rtt_idle_ms is not None or h.rtt_loaded_ms is not None]
     label = say.PART_LABELS[seg]
     if named is seg:
-        worst = max(answered, key=lambda h: (h.rtt_loaded_ms or 0) - (h.rtt_idle_ms or 0), default=None)
-        reason = say.BLAMED_SOFT if soft else say.BLAMED
-        if worst and worst.rtt_idle_ms is not None and worst.rtt_loaded_ms is not None:
-            if _rose(worst.rtt_idle_ms, worst.rtt_loaded_ms):
-                reason = f"{reason}: {say.rose_reason(worst.rtt_idle_ms, worst.rtt_loaded_ms)}"
-        return PartView(seg, label, say.SUSPECT, reason, len(mine))
+        # the first router whose delay rose is where the queue starts (later ones carry it)
+        timed = [(h.rtt_idle_ms, h.rtt_loaded_ms) for h in answered]
+        rise = next(((i, lo) for i, lo in timed if i is not None and lo is not None and _rose(i, lo)), None)
+        reason = words.head if rise is None else f"{words.head}: {say.rose_reason(*rise)}"
+        reason = f"{reason}; {words.tail}" if words.tail else reason
+        return PartView(seg, words.label or label, say.SUSPECT, reason, len(mine), words.shown)
     if why_not is not None:
         return PartView(seg, label, say.NOT_MEASURED, why_not, len(mine))
     if not mine:
@@ -237,11 +282,15 @@ def _detail(v: Verdict) -> str:
     return (line(v) if line is not None else "") or evidence_summary(v)
 
 
-def _server_part(named: Segment | None, soft: bool, ttfb_ms: float | None, hops: Sequence[Hop]) -> PartView:
+def _server_part(
+    named: Segment | None, words: Named, rule: str, ttfb_ms: float | None, hops: Sequence[Hop]
+) -> PartView:
     label = say.PART_LABELS[Segment.SERVER]
     n = sum(1 for h in hops if h.segment is Segment.SERVER)
     if named is Segment.SERVER:
-        reason = say.server_slow(ttfb_ms) if ttfb_ms is not None else (say.BLAMED_SOFT if soft else say.BLAMED)
+        # server_local rests on too little data, not on the first byte: its own words
+        slow = ttfb_ms is not None and rule != "server_local"
+        reason = say.server_slow(ttfb_ms) if slow and ttfb_ms is not None else words.head
         return PartView(Segment.SERVER, label, say.SUSPECT, reason, n)
     if ttfb_ms is None:
         return PartView(Segment.SERVER, label, say.NOT_MEASURED, say.NO_DOWNLOAD, n)
@@ -269,17 +318,19 @@ def explain(
     fe = fetch_evidence
     v = verdict if verdict is not None else Verdict(Segment.NONE, confidence=1.0)
     named = v.segment if v.segment in PARTS and v.confidence > 0 else None
-    soft = v.confidence < T.SOFT_CONFIDENCE
+    words = named_words(v, is_soft(v))  # as soft as the notice's sentence
     why_not = None if probe_status == "ok" else say.not_measured_reason(probe_status, probe_reason)
     hops = list(hops)
     parts = [_device_part(named, device)]
     suspect_seen = False  # a suspect part of the route so far (this computer adds no queue)
     for seg in ROUTE_PARTS:
-        p = _route_part(seg, hops, named, soft, suspect_seen, why_not)
+        p = _route_part(seg, hops, named, words, suspect_seen, why_not)
         suspect_seen = suspect_seen or p.status == say.SUSPECT
+        if words.home_traffic and seg is Segment.HOME_NETWORK and p.status == say.FINE:
+            p = replace(p, reason=say.home_no_queue(p.reason), shown=say.NO_QUEUE)
         parts.append(p)
     ttfb, connect, all_reused = _ttfb(fetches, fe)
-    parts.append(_server_part(named, soft, ttfb, hops))
+    parts.append(_server_part(named, words, v.rule, ttfb, hops))
     if needed_bitrate_bps is None and fe is not None:
         needed_bitrate_bps = fe.needed_bitrate_bps
     if needed_bitrate_bps is None:
@@ -307,11 +358,19 @@ def explain(
         needed_bps=needed_bitrate_bps,
         throughput=say.throughput_sentence(tput, needed_bitrate_bps),
         ttfb=say.ttfb_sentence(ttfb, connect, all_reused),
-        ruled_out=[
-            RuledOut(say.RULED_OUT_LABELS[s], say.RULED_OUT_STATUS[by_seg[s].status], by_seg[s].reason)
-            for s in RULED_OUT_ORDER
-        ],
+        ruled_out=[_ruled_out_row(by_seg[s], named, words) for s in RULED_OUT_ORDER],
     )
+
+
+def _ruled_out_row(p: PartView, named: Segment | None, words: Named) -> RuledOut:
+    """A part as a row of "What was ruled out": the named part in its rule's words ("full",
+    "not settled"), a part with no queue but unmeasured traffic as just that."""
+    label, status = say.RULED_OUT_LABELS[p.segment], say.RULED_OUT_STATUS[p.status]
+    if p.segment is named and p.status == say.SUSPECT:
+        label, status = words.row_label or label, words.row_status or status
+    elif p.shown == say.NO_QUEUE:
+        status = say.NO_QUEUE
+    return RuledOut(label, status, p.reason)
 
 
 @dataclass(frozen=True, slots=True)

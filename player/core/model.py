@@ -118,6 +118,24 @@ class Evidence:
     value: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OnsetFacts:
+    """Where a verdict's queue starts along the path, as measured facts (never wording):
+    what a later stall compares to tell whether it sees the same queue."""
+
+    segment: Segment | None  # the one segment the queue is in; None: it cannot be placed
+    kind: str  # "crowded" (already there while idle) | "loaded" (under our download)
+    mode: str  # "idle" (against idle RTTs) | "spread" (no idle samples: the loaded spread)
+    hop: int  # 1-based TTL of the first hop showing it
+    org: str | None  # the network that hop is in (its own name, else the ISP's); None unknown
+    isp_deep: bool  # inside the ISP past its access link (a flat ISP hop answered before it)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["segment"] = self.segment.value if self.segment is not None else None
+        return d
+
+
 @dataclass(slots=True)
 class Verdict:
     segment: Segment
@@ -126,10 +144,12 @@ class Verdict:
     message: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     rule: str = ""  # key of the attribution rule that produced it (also the wording key)
+    onset: OnsetFacts | None = None  # where the queue starts (None: no queue located)
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["segment"] = self.segment.value
+        d["onset"] = self.onset.to_json() if self.onset is not None else None
         return d
 
 

@@ -20,6 +20,8 @@ def verdict_json(v: Verdict | None) -> dict | None:
         "message": v.message,
         "rule": getattr(v, "rule", None),
         "evidence": [{"kind": e.kind, "text": e.text, "value": e.value} for e in v.evidence],
+        # where the rise starts, as facts (segment, kind, mode, hop, org): an added field
+        "onset": v.onset.to_json() if v.onset is not None else None,
     }
 
 

@@ -150,11 +150,12 @@ class StallTracker:
 
     def _attribute(self, track: _StallTrack, adjusting: bool) -> Verdict:
         """The verdict for the stall in progress. A queue inside the ISP past the access
-        link becomes "crowded" only if an earlier stall of this open showed it too
-        (core's bar: :func:`crowding_persisted`), so that verdict is made again with the flag."""
+        link becomes "crowded" only if an earlier stall of this open showed the same queue
+        (same ISP, same or a neighbouring hop) while idle too (core's bar:
+        :func:`crowding_persisted`), so that verdict is made again with the flag."""
         inp = self._evidence(track.started_at)
         verdict = attribute(inp, adjusting=adjusting)
-        if verdict.rule == "isp_core" and crowding_persisted(self._past_verdicts, verdict.culprit):
+        if verdict.rule == "isp_core" and crowding_persisted(self._past_verdicts, verdict.onset):
             verdict = attribute(replace(inp, crowding_persisted=True), adjusting=adjusting)
         return verdict
 

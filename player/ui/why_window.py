@@ -95,7 +95,7 @@ class PathDiagram(QWidget):
             f.setBold(False)
             p.setFont(f)
             bottom = QRectF(r.x() + 4, r.center().y(), r.width() - 8, r.height() / 2 - 6)
-            p.drawText(bottom, Qt.AlignmentFlag.AlignCenter, f"{STATUS_MARKS[part.status]} {part.status}")
+            p.drawText(bottom, Qt.AlignmentFlag.AlignCenter, f"{STATUS_MARKS[part.status]} {part.display}")
             if i + 1 < len(rects):
                 y = r.center().y()
                 x0, x1 = r.right() + 3, rects[i + 1].left() - 3
@@ -250,12 +250,23 @@ class WhyWindow(QDialog):
                     out.append(item.text())
         out += [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
         for part in self.diagram.parts:  # what the diagram paints
-            out += [part.label, part.status]
+            out += [part.label, part.display]
         return "\n".join(out)
 
 
+RULED_COLOURS = {  # a ruled-out row's status; the rule's own words share their meaning's colour
+    "ruled out": "#43a047",
+    say.NO_QUEUE: "#43a047",
+    "suspected": "#e53935",
+    say.FULL: "#e53935",
+    say.FULL_SOFT: "#e53935",
+    say.NOT_SETTLED: "#ef6c00",
+    "not checked": "#78909c",
+}
+
+
 def _status_colour(ruled_status: str) -> str:
-    return {"ruled out": "#43a047", "suspected": "#e53935", "not checked": "#78909c"}.get(ruled_status, "")
+    return RULED_COLOURS.get(ruled_status, "")
 
 
 WHY_REFRESH_TICKS = 10  # refresh the open window every 10 bridge ticks (2 Hz): reading, not polling

@@ -148,6 +148,8 @@ SCENARIOS: dict[str, AttributionInput] = {
     "home_slow": make(path(inflate_at=1, add=20.0)),
     # a queue on the access link (the first ISP hop), ours or the household's
     "isp_access": make(path(inflate_at=2)),
+    # the same, but the ISP's first hop is silent: the access link or inside, not told apart
+    "isp_unplaced": make(path(inflate_at=3, silent=(2,))),
     # a queue past the access link (hop 2 flat), seen while idle, persisting across stalls
     "isp_crowded": make(with_baseline(path(crowd_at=3)), persisted=True),
     # the same queue without persistence shown: below the bar for "crowded"
@@ -236,7 +238,9 @@ def test_crowded_isp_uses_the_crowded_wording() -> None:
 def test_interconnect_names_both_sides() -> None:
     v = attribute(SCENARIOS["interconnect_slow"])
     assert v.culprit == "the link between Verizon and ExampleCDN"
-    assert v.message == "The link between Verizon and ExampleCDN is full right now."
+    assert v.message == (  # the border is read from router names: "at or just past" it
+        "The link between Verizon and ExampleCDN, or the network just past it, is full right now."
+    )
     assert v.evidence[0].text.startswith("RTT to 4th hop (ExampleCDN) rose")
     assert "3rd hop (Verizon) steady" in v.evidence[0].text
 

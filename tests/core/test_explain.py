@@ -66,9 +66,9 @@ def test_isp_verdict_marks_the_isp_suspect_and_the_rest_fine_or_not_measured() -
     assert "earlier" in e.part(Segment.INTERCONNECT).reason
     assert e.confidence_words == "fairly sure"
     assert [r.label for r in e.ruled_out] == [
-        "Wi-Fi and home network", "This computer", "Your internet provider",
+        "Wi-Fi and home network", "This computer's decoding", "Your internet provider",
         "The link between networks", "The video's server",
-    ]  # fmt: skip
+    ]  # fmt: skip  (the device row: what its numbers measure, not this computer's traffic)
     assert [r.status for r in e.ruled_out] == ["ruled out", "ruled out", "suspected", "ruled out", "ruled out"]
     assert "Example ISP" in e.headline
 

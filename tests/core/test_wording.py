@@ -54,7 +54,9 @@ def v(seg: Segment, culprit: str | None, rule: str, conf: float = SURE, ev=None)
         ),
         (
             v(Segment.INTERCONNECT, "the link between Verizon and ExampleCDN", "interconnect_slow"),
-            "The link between Verizon and ExampleCDN is full right now.",
+            # before: "The link between Verizon and ExampleCDN is full right now." (the
+            # border is read from router names: the queue may be just past the link)
+            "The link between Verizon and ExampleCDN, or the network just past it, is full right now.",
         ),
         (
             v(
@@ -62,7 +64,8 @@ def v(seg: Segment, culprit: str | None, rule: str, conf: float = SURE, ev=None)
                 "the link between Verizon and ExampleCDN",
                 "interconnect_crowded",
             ),
-            "The link between Verizon and ExampleCDN is congested right now.",
+            "The link between Verizon and ExampleCDN, or the network just past it, is congested "
+            "right now.",
         ),
         (
             v(Segment.HOME_NETWORK, "your home network", "home_slow"),
@@ -104,7 +107,9 @@ def test_notice_texts(verdict: Verdict, text: str) -> None:
 )
 def test_low_confidence_softens(verdict: Verdict, soft_word: str) -> None:
     assert soft_word in notice_text(verdict)
-    sure = Verdict(verdict.segment, verdict.culprit, T.SOFT_CONFIDENCE, rule=verdict.rule)
+    link = verdict.segment is Segment.INTERCONNECT  # a link between companies: a higher bar
+    firm = T.INTERCONNECT_FIRM_CONFIDENCE if link else T.SOFT_CONFIDENCE
+    sure = Verdict(verdict.segment, verdict.culprit, firm, rule=verdict.rule)
     assert soft_word not in notice_text(sure)
 
 

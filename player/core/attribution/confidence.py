@@ -67,6 +67,10 @@ def cap(rule: Rule, f: Findings, conf: float) -> float:
     """``conf`` within 0..1; missing evidence never yields confidence >= 0.5."""
     if rule.segment is Segment.SERVER and not f.hop_evidence and not f.local_path:
         conf = min(conf, T.MISSING_EVIDENCE_CAP)  # "flat RTTs" could not be checked
+    if rule.key == "server_local" and not f.hop_evidence:
+        # a loopback host alone is also a port-forward, a local proxy or VPN client: only
+        # answering hops, all loopback (local_path), show that no router lies between
+        conf = min(conf, T.MISSING_EVIDENCE_CAP)
     if rule.segment is Segment.DEVICE and rule.key == "device_cpu":
         conf = min(conf, T.MISSING_EVIDENCE_CAP)
     return max(0.0, min(1.0, conf))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from player.core import thresholds as T
 from player.core.attribution.hop_stats import HopStats, Onset, find_onset, hop_stats, spread_path
 from player.core.attribution.inputs import AttributionInput, ProbeStatus, classify_path
-from player.core.model import Segment
+from player.core.model import OnsetFacts, Segment
 from player.core.path_segments import is_loopback_host
 from player.core.stats import median
 from player.core.wording import is_address_literal
@@ -59,6 +59,32 @@ class Findings:
         if o is None or o.segment is not Segment.ISP or o.prev_pos is None:
             return False
         return self.hops[o.prev_pos].segment is Segment.ISP
+
+    @property
+    def isp_unplaced(self) -> bool:
+        """The onset is in the ISP, not shown past its access link, and an ISP hop that
+        could not be judged (silent, too few answers) lies between the last flat hop and it:
+        the queue may be on the access link or on a link inside the ISP behind that hop."""
+        o = self.onset
+        if o is None or o.segment is not Segment.ISP or self.isp_deep:
+            return False
+        start = o.prev_pos + 1 if o.prev_pos is not None else 0
+        return any(self.hops[k].segment is Segment.ISP for k in range(start, o.pos))
+
+    @property
+    def isp_access(self) -> bool:
+        """The onset is on the ISP's access link: its first ISP hop, with nothing but flat
+        answering hops (or none) before it, none of the ISP's unjudged."""
+        return self.onset_segment is Segment.ISP and not self.isp_deep and not self.isp_unplaced
+
+    def onset_facts(self) -> OnsetFacts | None:
+        """The onset as facts for the verdict (what a later stall compares), None without."""
+        o = self.onset
+        if o is None:
+            return None
+        here = self.hops[o.pos]
+        org = here.org or (self.isp_org if here.segment is Segment.ISP else None)
+        return OnsetFacts(o.segment, o.kind, here.mode, here.hop, org, self.isp_deep)
 
     @property
     def isp_crowded_shown(self) -> bool:

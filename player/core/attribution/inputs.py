@@ -121,10 +121,12 @@ class AttributionInput:
     stalling: bool = True
     isp_org: str | None = None  # override (settings); else the first named ISP hop
     playback_rate: float = 1.0  # libVLC's rate when measured (2.0: twice normal speed)
-    # The same queue inside the ISP was already seen while idle at an earlier stall on this
-    # path (this session or a stored per-path history). Nothing in the per-stall evidence
-    # shows persistence, so the caller must say so; the default is the cautious side: without
-    # it the notice never says "The {ISP} network is crowded" (thresholds: ISP crowded bar).
+    # The same queue inside the ISP (same org, same or a neighbouring hop) was already seen
+    # while idle at an earlier stall of this open (verdict.crowding_persisted compares the
+    # verdicts' onset facts; no stored history is consulted). Nothing in the per-stall
+    # evidence shows persistence, so the caller must say so; the default is the cautious
+    # side: without it the notice never says "The {ISP} network is crowded" (thresholds:
+    # ISP crowded bar).
     crowding_persisted: bool = False
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from player.core import thresholds as T
 from player.core.attribution.findings import Findings
 from player.core.attribution.inputs import ProbeStatus
+from player.core.crowded_bar import crowded_bar_met
 from player.core.model import Evidence, Segment
 from player.core.wording import evidence as say
 
@@ -45,7 +46,7 @@ def _onset_lines(f: Findings) -> list[Evidence]:
     later = o.confirmed + o.contradicted
     if later:
         out.append(Evidence("path", say.carried_line(o.confirmed, later), float(o.confirmed)))
-    if o.segment is None:
+    if o.segment is None or f.isp_unplaced:  # behind unjudged hops: where it may be
         silent = [
             f.hops[k].label
             for k in range((o.prev_pos or -1) + 1, o.pos)
@@ -111,7 +112,7 @@ def _route_ruled_out(f: Findings) -> list[str]:
             continue
         rtt = s.idle_p50 if s.idle_p50 is not None else s.loaded_p50
         if rtt is not None:  # the last flat hop of each part speaks for it
-            parts[s.segment] = say.steady_part(say.segment_words(s.segment), s.label, rtt)
+            parts[s.segment] = say.steady_part(say.queue_words(s.segment), s.label, rtt)
     return [parts[seg] for seg in _ROUTE_ORDER if seg in parts]
 
 
@@ -127,7 +128,7 @@ def _ruled_out(f: Findings, rule_key: str, segment: Segment) -> list[str]:
         prev = f.hops[f.onset.prev_pos]  # an ISP hop answered flat: the access link is clear
         rtt = prev.idle_p50 if prev.idle_p50 is not None else prev.loaded_p50
         if rtt is not None:
-            parts.append(say.steady_part(say.access_words(f.isp_org), prev.label, rtt))
+            parts.append(say.steady_part(say.access_queue_words(f.isp_org), prev.label, rtt))
     if segment is not Segment.DEVICE and f.frames_displayed > 0:
         if not f.device_drops and not f.cpu_saturated:
             parts.append(say.device_part(f.frames_dropped, f.system_cpu_pct))
@@ -146,7 +147,7 @@ def _unsettled(f: Findings, conf: float) -> list[str]:
         missing.append(say.NO_IDLE_TIME)
     if not f.crowding_persisted:
         missing.append(say.NOT_PERSISTED)
-    if conf < T.ISP_CROWDED_MIN_CONFIDENCE:
+    if not crowded_bar_met(conf):
         missing.append(say.below_bar(T.ISP_CROWDED_MIN_CONFIDENCE))
     return missing
 
@@ -159,8 +160,9 @@ def bounds_lines(f: Findings, rule_key: str, segment: Segment, conf: float) -> l
     line = say.ruled_out_line(_ruled_out(f, rule_key, segment))
     if line:
         out.append(Evidence(say.RULED_OUT_KIND, line))
-    if rule_key == "server_local":
-        out.append(Evidence(say.OPEN_KIND, say.SERVER_LOCAL_LINE))
+    if rule_key == "server_local":  # loopback may relay from elsewhere: never "no network"
+        local = say.SERVER_LOCAL_LINE if f.hop_evidence else say.SERVER_LOCAL_UNCHECKED_LINE
+        out.append(Evidence(say.OPEN_KIND, local))
     elif segment is Segment.SERVER and not f.hop_evidence and not f.local_path:
         out.append(Evidence(say.OPEN_KIND, say.not_checked_route_line()))
     seen_idle = f.onset is not None and f.onset.kind == "crowded"

@@ -82,16 +82,23 @@ RULES: tuple[Rule, ...] = (
     _row(
         "isp_access",
         Segment.ISP,
-        lambda f: _isp(f) and not f.isp_deep,
+        lambda f: _isp(f) and f.isp_access,
         "first inflated hop is the ISP's first (access) hop: the connection to the ISP is "
         "full, by our download or by other traffic from home",
+    ),
+    _row(
+        "isp_unplaced",
+        Segment.ISP,
+        lambda f: _isp(f) and f.isp_unplaced,
+        "a queue in the ISP's part of the route behind an ISP hop that could not be judged "
+        "(silent or too few answers): the access link or a link inside the ISP, not told apart",
     ),
     _row(
         "isp_crowded",
         Segment.ISP,
         lambda f: _isp(f) and f.isp_crowded_shown,
         "a queue inside the ISP past its access link, inflated while idle, persisting across "
-        "stalls (and, when chosen, at confidence >= ISP_CROWDED_MIN_CONFIDENCE)",
+        "stalls (and, when chosen, at the crowded bar: player.core.crowded_bar)",
     ),
     _row(
         "isp_core",

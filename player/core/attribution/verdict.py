@@ -18,7 +18,8 @@ from player.core.attribution.lines import (
     other_lines,
 )
 from player.core.attribution.rules import NAMED, RULES, RULES_BY_KEY, Rule
-from player.core.model import Evidence, Segment, Stall, Verdict
+from player.core.crowded_bar import CROWDED_RULE, apply_crowded_bar, crowded_bar_met
+from player.core.model import Evidence, OnsetFacts, Segment, Stall, Verdict
 from player.core.wording import evidence as say
 from player.core.wording import notice_text
 
@@ -54,11 +55,9 @@ def _far_side(f: Findings, pos: int) -> str | None:
 
 def _bar(rule: Rule, conf: float) -> tuple[Rule, float]:
     """Below its confidence bar, "crowded" says what was measured instead (isp_core, with
-    that row's base confidence in place of the crowded row's)."""
-    if rule.key == "isp_crowded" and conf < T.ISP_CROWDED_MIN_CONFIDENCE:
-        core = RULES_BY_KEY["isp_core"]
-        return core, conf * core.base / rule.base
-    return rule, conf
+    that row's base confidence in place of the crowded row's): :mod:`player.core.crowded_bar`."""
+    key, conf = apply_crowded_bar(rule.key, conf)
+    return RULES_BY_KEY[key], conf
 
 
 def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
@@ -106,10 +105,30 @@ def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
         confidence=round(conf, 3),
         evidence=evidence,
         rule=rule.key,
+        onset=f.onset_facts(),
     )
     verdict.message = notice_text(verdict, adjusting=adjusting)
     log.debug("verdict %s (%s) conf %.2f", rule.segment.value, rule.key, conf)
     return verdict
+
+
+# Rules whose stalls say the same sentence, so they vote together inside a segment's
+# bucket; any other rule is its own family. The access link (isp_access), a queue inside
+# the ISP (isp_core, and isp_crowded: the same queue above the bar) and an unplaced one
+# (isp_unplaced) are different claims about the same ISP and never pool their votes.
+_FAMILY = {
+    "isp_crowded": "isp_inside",
+    "isp_core": "isp_inside",
+    "device_drops": "device",
+    "device_drops_cpu": "device",
+    "device_cpu": "device",
+}
+
+
+def _family(v: Verdict) -> str:
+    if v.segment is Segment.UNKNOWN and v.rule != "speed_shortfall":
+        return "unknown"  # every "could not tell" says the same
+    return _FAMILY.get(v.rule, v.rule)
 
 
 def overall_verdict(
@@ -117,10 +136,14 @@ def overall_verdict(
 ) -> Verdict:
     """The dominant cause across a session's stalls; ``none`` without stalls.
 
-    Each verdict votes with ``weight x max(confidence, UNKNOWN_VOTE)`` for its
-    (segment, culprit) (weights default to 1; use stall durations to let long
-    stalls count more). The winner's confidence is its best instance's,
-    scaled by its share of the votes, so a split session reads as less sure.
+    Each verdict votes with ``weight x max(confidence, UNKNOWN_VOTE)`` (weights default to
+    1; use stall durations to let long stalls count more). The (segment, culprit) with the
+    most votes is the session's; inside it, the rule family (:data:`_FAMILY`: the access
+    link, inside the ISP, ...) with the most votes says the sentence, from that family's
+    best stall, at that stall's confidence scaled by the family's share of all votes, so a
+    split session reads as less sure and one family's sentence never speaks for another's
+    stalls. "Crowded" needs the crowded stalls' own share to clear the bar
+    (:mod:`player.core.crowded_bar`); else the family says what was measured (isp_core).
     """
     pairs = [
         (v, 1.0 if weights is None else max(0.0, float(w)))
@@ -129,42 +152,90 @@ def overall_verdict(
     ]
     if not pairs:
         return Verdict(Segment.NONE, None, 1.0, "", [], rule="none")
-    votes: dict[tuple[Segment, str | None], float] = {}
-    best: dict[tuple[Segment, str | None], Verdict] = {}
-    for v, w in pairs:
-        key = (v.segment, v.culprit)
-        votes[key] = votes.get(key, 0.0) + w * max(v.confidence, T.UNKNOWN_VOTE)
-        if key not in best or v.confidence > best[key].confidence:
-            best[key] = v
-    total = sum(votes.values())
-    key = max(votes, key=lambda k: (votes[k], k[0] is not Segment.UNKNOWN))
-    top = best[key]
-    share = votes[key] / total if total > 0 else 0.0
-    count = sum(1 for v, _ in pairs if (v.segment, v.culprit) == key)
+    voted = [(v, w * max(v.confidence, T.UNKNOWN_VOTE)) for v, w in pairs]
+    total = sum(vote for _, vote in voted)
+    buckets: dict[tuple[Segment, str | None], float] = {}
+    for v, vote in voted:
+        buckets[(v.segment, v.culprit)] = buckets.get((v.segment, v.culprit), 0.0) + vote
+    key = max(buckets, key=lambda k: (buckets[k], k[0] is not Segment.UNKNOWN))
+    mine = [(v, vote) for v, vote in voted if (v.segment, v.culprit) == key]
+    families: dict[str, float] = {}
+    for v, vote in mine:
+        families[_family(v)] = families.get(_family(v), 0.0) + vote
+    family = max(families, key=lambda k: families[k])
+    members = [(v, vote) for v, vote in mine if _family(v) == family]
+    top, conf, rule = _family_top(members, families[family], total)
+    count = len(members)
     evidence = list(top.evidence)
     if len(pairs) > 1:
         evidence.insert(0, Evidence("note", say.stalls_note(count, len(pairs)), float(count)))
     verdict = Verdict(
         segment=top.segment,
         culprit=top.culprit,
-        confidence=round(top.confidence * share, 3),
+        confidence=round(conf, 3),
         evidence=evidence,
-        rule=top.rule,
+        rule=rule,
+        onset=top.onset,
     )
     verdict.message = notice_text(verdict)
     return verdict
 
 
-def crowding_persisted(earlier: Sequence[Verdict], culprit: str | None) -> bool:
-    """Whether an earlier stall's verdict (this session, or a stored one of the same path)
-    already showed a queue inside ``culprit``'s network past its access link while idle:
-    the caller's value for ``AttributionInput.crowding_persisted`` at the next stall."""
+def _family_top(
+    members: Sequence[tuple[Verdict, float]], family_votes: float, total: float
+) -> tuple[Verdict, float, str]:
+    """The winning family's verdict to show, its session confidence and rule key."""
+
+    def best(vs: Sequence[tuple[Verdict, float]]) -> Verdict:
+        return max((v for v, _ in vs), key=lambda v: v.confidence)
+
+    share = family_votes / total if total > 0 else 0.0
+    crowded = [(v, vote) for v, vote in members if v.rule == CROWDED_RULE]
+    if not crowded:
+        top = best(members)
+        return top, top.confidence * share, top.rule
+    top = best(crowded)  # "crowded" on the crowded stalls' own share of the votes
+    conf = top.confidence * sum(vote for _, vote in crowded) / total if total > 0 else 0.0
+    if crowded_bar_met(conf):
+        return top, conf, CROWDED_RULE
+    core = [(v, vote) for v, vote in members if v.rule != CROWDED_RULE]
+    if core:  # the family's measured sentence, from a stall that made it
+        top = best(core)
+        return top, top.confidence * share, top.rule
+    rule, conf = apply_crowded_bar(CROWDED_RULE, top.confidence * share)
+    return top, conf, rule
+
+
+def crowding_persisted(earlier: Sequence[Verdict], onset: OnsetFacts | None) -> bool:
+    """Whether an earlier stall's verdict of this open already showed the same queue while
+    idle: inside the same ISP (the same org, known) past its access link, at the same hop
+    or a neighbouring one (``CROWDING_SAME_QUEUE_HOPS``). ``onset``: the facts of the stall
+    being judged (:attr:`Verdict.onset`). The caller's value for
+    ``AttributionInput.crowding_persisted`` at that stall. Only structured facts are
+    compared, never evidence wording; nothing from stored history is consulted."""
+    if not _idle_queue_inside(onset):
+        return False
+    assert onset is not None
     return any(
         v.segment is Segment.ISP
-        and v.rule in ("isp_core", "isp_crowded")
-        and v.culprit == culprit
-        and any(e.kind == "hop_rtt" and say.shows_idle_queue(e.text) for e in v.evidence)
+        and v.rule in ("isp_core", CROWDED_RULE)
+        and _idle_queue_inside(v.onset)
+        and v.onset is not None
+        and v.onset.org == onset.org
+        and abs(v.onset.hop - onset.hop) <= T.CROWDING_SAME_QUEUE_HOPS
         for v in earlier
+    )
+
+
+def _idle_queue_inside(o: OnsetFacts | None) -> bool:
+    """A queue seen while idle inside a named ISP past its access link."""
+    return (
+        o is not None
+        and o.segment is Segment.ISP
+        and o.isp_deep
+        and o.kind == "crowded"
+        and o.mode == "idle"
+        and o.org is not None
     )
 
 

@@ -16,6 +16,7 @@ from player.core.wording import playback as pb  # the probe reasons' own words
 # --- culprits (Verdict.culprit) -------------------------------------------------------
 HOME_CULPRIT = "your home network"
 DEVICE_CULPRIT = "this computer"
+DEVICE_DECODING = "this computer's decoding"  # what the device numbers measure (not its traffic)
 GENERIC_ISP = "your internet provider"  # the ISP when no hop names it
 GENERIC_SERVER = "the video's server"
 GENERIC_SERVER_NETWORK = "the video's network"
@@ -246,19 +247,43 @@ def probe_degraded_line(reason: str) -> str:
 # --- what was ruled out, and what the evidence does not settle ---------------------------
 RULED_OUT_KIND = "ruled_out"  # evidence kind: the parts the measurements cleared
 OPEN_KIND = "open"  # evidence kind: what the measurements cannot tell apart
-SERVER_LOCAL_LINE = "the video's server is on this computer (loopback): no network lies between"
+# server_local: loopback is also an SSH/kubectl port-forward, stunnel, a local proxy or a VPN
+# client, so the line never says that no network lies behind the server on this computer
+SERVER_LOCAL_LINE = (
+    "not told apart: the video's server on this computer (loopback) and whatever it relays "
+    "from (a port-forward, a local proxy or VPN client); no network was seen between it and "
+    "this player, but what lies behind it was not measured"
+)
+SERVER_LOCAL_UNCHECKED_LINE = (
+    "not told apart: the video's server on this computer (loopback) and whatever it relays "
+    "from (a port-forward, a local proxy or VPN client); the route to it was not checked"
+)
 
 
 def ruled_out_line(parts: Iterable[str]) -> str:
-    """'ruled out: your home network (1st hop (home router) steady at 1 ms); this computer
-    (3 pictures dropped)' ('' when nothing was ruled out)."""
+    """'ruled out: a queue inside your home network (1st hop (home router) steady at 1 ms);
+    this computer's decoding (no pictures dropped)' ('' when nothing was ruled out). Each item
+    says what was measured: a flat part rules out a queue there, not traffic from it."""
     items = [p for p in parts if p]
     return f"ruled out: {'; '.join(items)}" if items else ""
 
 
 def steady_part(words: str, label: str, rtt_ms: float) -> str:
-    """'your home network (1st hop (home router) steady at 1 ms)'."""
+    """'a queue inside your home network (1st hop (home router) steady at 1 ms)'."""
     return f"{words} ({label} steady at {fmt_ms(rtt_ms)})"
+
+
+_QUEUE_WORDS = {  # what a flat part rules out: a queue there, not its traffic's source
+    Segment.HOME_NETWORK: "a queue inside your home network",
+    Segment.ISP: "a queue inside your provider's network",
+    Segment.INTERCONNECT: "a queue on the link between networks",
+    Segment.SERVER: "a queue in the server's network",
+}
+
+
+def queue_words(seg: Segment) -> str:
+    """'a queue inside your home network': what a part's flat delays rule out."""
+    return _QUEUE_WORDS.get(seg, f"a queue in {segment_words(seg)}")
 
 
 def flat_route_part() -> str:
@@ -268,12 +293,17 @@ def flat_route_part() -> str:
 def device_part(dropped: int, cpu_pct: float | None) -> str:
     cpu = f", system CPU {cpu_pct:.0f} %" if cpu_pct is not None else ""
     pictures = "no pictures dropped" if dropped == 0 else f"only {dropped} pictures dropped"
-    return f"{DEVICE_CULPRIT} ({pictures}{cpu})"
+    return f"{DEVICE_DECODING} ({pictures}{cpu})"
 
 
 def access_words(isp: str | None) -> str:
     """'your connection to Verizon' (the access link)."""
     return f"your connection to {isp}" if isp else "your internet connection"
+
+
+def access_queue_words(isp: str | None) -> str:
+    """'a queue on your connection to Verizon': what a flat access hop rules out."""
+    return f"a queue on {access_words(isp)}"
 
 
 ONLY_UNDER_LOAD = "seen only while this video downloaded"
@@ -286,7 +316,8 @@ def below_bar(bar: float) -> str:
 
 
 def server_part(ttfb_ms: float) -> str:
-    return f"{GENERIC_SERVER} (first byte after {fmt_ms(ttfb_ms)})"
+    """A quick first byte rules out a slow-to-answer server, not one that sends slowly."""
+    return f"a slow answer from {GENERIC_SERVER} (first byte after {fmt_ms(ttfb_ms)})"
 
 
 def not_checked_route_line() -> str:
@@ -418,6 +449,8 @@ def _plain(e: Evidence, verdict: Verdict) -> str:
             where = (
                 f"on {access_words(verdict.culprit if verdict.culprit != GENERIC_ISP else None)}"
             )
+        elif verdict.rule == "isp_unplaced":  # an unjudged ISP hop: not "inside" for sure
+            where = f"on the part of the route run by {culprit}"
         if _IDLE_MARK in e.text:  # crowded_line: measured between our downloads
             return f"Delay {where} was {fmt_ms(e.value)} above its lowest even between downloads."
         if _SWING_MARK in e.text:  # swing_line: no idle time to compare

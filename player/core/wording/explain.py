@@ -27,12 +27,19 @@ PART_LABELS = {
 # not have checked (Wi-Fi and home network, the device, the ISP, the interconnect, the server).
 RULED_OUT_LABELS = {
     Segment.HOME_NETWORK: "Wi-Fi and home network",
-    Segment.DEVICE: "This computer",
+    Segment.DEVICE: "This computer's decoding",  # what its numbers measure, not its traffic
     Segment.ISP: "Your internet provider",
     Segment.INTERCONNECT: "The link between networks",
     Segment.SERVER: "The video's server",
 }
 RULED_OUT_STATUS = {FINE: "ruled out", SUSPECT: "suspected", NOT_MEASURED: "not checked"}
+# What the verdict's rule lets a row say instead (each no firmer than the notice's sentence):
+# isp_access: the connection to the ISP is full, by traffic that was not measured, so home
+# shows only that no queue is inside it; isp_core: a queue inside the ISP, cause not settled.
+FULL = "full"
+FULL_SOFT = "probably full"
+NOT_SETTLED = "not settled"
+NO_QUEUE = "no queue here"
 
 HOME_ROUTER = "your router"
 HOME_DEVICE = "a device in your home"
@@ -48,7 +55,11 @@ LOCAL_MEDIA = "the video is a file on this computer: there is no network to chec
 DISCOVERING = "the route is still being found"
 NOT_RUN = "the route was not checked"
 NOT_ON_ROUTE = "none of the routers on the route belongs to this part"
-SAME_COMPUTER = "the video comes from this computer itself: it does not cross this part"
+SAME_COMPUTER = (
+    "the video's server is on this computer (loopback): this part is not on the route to it, "
+    "though what that server relays from (a port-forward, a local proxy or VPN client) was "
+    "not measured"
+)
 PART_SILENT = "the routers of this part did not answer"
 NO_DEVICE_NUMBERS = "no pictures have been shown yet"
 NO_DOWNLOAD = "no download has finished yet"
@@ -95,6 +106,51 @@ def carried_reason(idle_ms: float, loaded_ms: float) -> str:
 
 BLAMED = "the slowdown starts here"
 BLAMED_SOFT = "the slowdown seems to start here, but the evidence is thin"
+# the rules whose verdict says more (or less) than "starts here", in their own words
+ACCESS_BOX = "Connection to your provider"
+ACCESS_CAUSES = (
+    "what fills it (other devices at home, this computer's other downloads, a limit set in "
+    "your router or the line itself) was not measured"
+)
+CORE_HEAD = "delays grew inside this network, beyond your connection to it"
+CORE_HEAD_SOFT = "delays seem to grow inside this network, beyond your connection to it"
+CORE_TAIL = "what causes them is not settled"
+LINK_BLAMED = (
+    "the slowdown starts at or just past the link between the networks (the border is read "
+    "from router names)"
+)
+LINK_BLAMED_SOFT = (
+    "the slowdown seems to start at or just past the link between the networks (the border "
+    "is read from router names)"
+)
+SERVER_LOCAL = (
+    "the video's server on this computer, or whatever it relays from (a port-forward, a local "
+    "proxy or VPN client), sent less than the video needs"
+)
+SERVER_LOCAL_SOFT = (
+    "the video's server on this computer, or whatever it relays from (a port-forward, a local "
+    "proxy or VPN client), seems to send less than the video needs"
+)
+
+
+def access_label(isp: str | None) -> str:
+    """'Your connection to Verizon' (a ruled-out row's label for the access link)."""
+    return f"Your connection to {isp}" if isp else "Your internet connection"
+
+
+def access_full(isp: str | None, soft: bool) -> str:
+    """'your connection to Verizon is full' (the cause: :data:`ACCESS_CAUSES`)."""
+    where = access_label(isp)
+    return f"{where[:1].lower()}{where[1:]} {'seems to be full' if soft else 'is full'}"
+
+
+def home_no_queue(reason: str) -> str:
+    """A flat home network under an access-link verdict: no queue inside it, but its devices'
+    traffic (which may be what fills the connection) was not measured."""
+    return (
+        f"no queue inside your home network: {reason}; but the traffic of its other devices was "
+        "not measured and may be what fills your connection"
+    )
 UNSURE_RISE = "its delay rose while the video downloaded, though not clearly enough to blame it"
 
 

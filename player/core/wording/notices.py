@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from player.core import thresholds as T
+from player.core.crowded_bar import BELOW_BAR_RULE, below_crowded_bar
 from player.core.model import Segment, Verdict
 from player.core.wording.evidence import (
     GENERIC_ISP,
@@ -45,6 +46,7 @@ SPEED_TOO = " This would stall even at normal speed; playing at {rate} needs {ra
 # - a queue at home seen between our downloads may be other traffic or Wi-Fi trouble.
 _HOME_OTHERS = "It may be other devices at home, other downloads on this computer or a limit set in your router."
 _NOT_SETTLED = "What causes them is not settled."
+_LOCAL = "(a port-forward, a local proxy or VPN client)"
 _TEMPLATES: dict[str, tuple[str, str]] = {
     "isp_access": (
         f"Your connection to {{isp}} is full right now. {_HOME_OTHERS}",
@@ -64,11 +66,15 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "The slowdown seems to be in the part of the route run by {isp}. "
         "What causes it is not settled.",
     ),
+    # the border is read from router names: the queue is at the link or just past it
     "interconnect_crowded": (
-        "{Culprit} is congested right now.",
-        "{Culprit} seems to be congested right now.",
+        "{Culprit}, or the network just past it, is congested right now.",
+        "{Culprit}, or the network just past it, seems to be congested right now.",
     ),
-    "interconnect_slow": ("{Culprit} is full right now.", "{Culprit} seems to be full right now."),
+    "interconnect_slow": (
+        "{Culprit}, or the network just past it, is full right now.",
+        "{Culprit}, or the network just past it, seems to be full right now.",
+    ),
     "home_slow": (
         "Your home network (Wi-Fi or router) is slowing this video.",
         "Your home network (Wi-Fi or router) is probably slowing this video.",
@@ -87,9 +93,12 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "The network of the video's server{paren} is congested.",
         "The network of the video's server{paren} seems to be congested.",
     ),
+    # loopback is also a port-forward, a local proxy or VPN client: never firm (see _LOCAL)
     "server_local": (
-        "The video's server{paren} on this computer is sending the video too slowly.",
-        "The video's server{paren} on this computer seems to send the video too slowly.",
+        f"The video's server{{paren}} on this computer, or whatever it relays from {_LOCAL}, "
+        "seems to send the video too slowly.",
+        f"The video's server{{paren}} on this computer, or whatever it relays from {_LOCAL}, "
+        "may be sending the video too slowly.",
     ),
     "device": (
         "This computer can't decode the video fast enough.",
@@ -110,6 +119,11 @@ _BY_SEGMENT = {
     Segment.HOME_NETWORK: "home_slow",
     Segment.SERVER: "server_ttfb",
     Segment.DEVICE: "device",
+}
+# rules whose firm sentence needs more than SOFT_CONFIDENCE (thresholds: the reasons)
+_FIRM_FROM = {
+    "interconnect_slow": T.INTERCONNECT_FIRM_CONFIDENCE,
+    "interconnect_crowded": T.INTERCONNECT_FIRM_CONFIDENCE,
 }
 # where the notice also says that we adapt (Netflix's 2014 wording); only in Auto mode
 _ADJUSTS = {"isp_crowded"}
@@ -159,6 +173,13 @@ def _template_key(verdict: Verdict) -> str | None:
     return _BY_SEGMENT.get(verdict.segment)
 
 
+def is_soft(verdict: Verdict) -> bool:
+    """Whether ``verdict``'s sentence is the soft one ("seems to"): below SOFT_CONFIDENCE,
+    or below the rule's own firm bar (_FIRM_FROM). The "Why?" window words its parts alike."""
+    key = _template_key(verdict)
+    return verdict.confidence < _FIRM_FROM.get(key or "", T.SOFT_CONFIDENCE)
+
+
 def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
     """The notice line for ``verdict`` ('' for ``none``: nothing to show).
 
@@ -176,9 +197,9 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
     key = _template_key(verdict)
     if verdict.segment is Segment.UNKNOWN or key is None:
         return UNKNOWN_TEXT + too
-    if key == "isp_crowded" and verdict.confidence < T.ISP_CROWDED_MIN_CONFIDENCE:
-        key = "isp_core"  # below the bar: what was measured, not "crowded"
-    soft = verdict.confidence < T.SOFT_CONFIDENCE
+    if below_crowded_bar(key, verdict.confidence):
+        key = BELOW_BAR_RULE  # below the bar: what was measured, not "crowded"
+    soft = verdict.confidence < _FIRM_FROM.get(key, T.SOFT_CONFIDENCE)
     template = _TEMPLATES[key][1 if soft else 0]
     culprit = _clean_name(verdict.culprit)
     isp = culprit if culprit and culprit != GENERIC_ISP else None
