@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from player.demo.media import AUDIO_BITRATE, AUDIO_RATE, MediaError, run_ffmpeg, width_for
+from player.demo.media import MediaError, ladder_args, run_ffmpeg
 
 #: (height, video bits/s): about 1, 3 and 6 Mbit/s; the heights keep decoding light.
 RENDITIONS: tuple[tuple[int, int], ...] = ((360, 1_000_000), (540, 3_000_000), (720, 6_000_000))
@@ -49,54 +49,7 @@ class Ladder:
 def make_ladder(directory: Path, seconds: float) -> Ladder:
     """Encode the ladder (``seconds`` long) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    n = len(RENDITIONS)
-    max_h = max(h for h, _ in RENDITIONS)
-    gop = round(SEGMENT_S * FPS)
-    args = [
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={width_for(max_h)}x{max_h}:rate={FPS}:duration={seconds}",
-    ]
-    args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={AUDIO_RATE}:duration={seconds}"]
-    split = f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n))
-    scales = ";".join(
-        f"[s{i}]scale={width_for(h)}:{h}[o{i}]" for i, (h, _) in enumerate(RENDITIONS)
-    )
-    args += ["-filter_complex", f"{split};{scales}"]
-    for i in range(n):
-        args += ["-map", f"[o{i}]"]
-    args += ["-map", "1:a"]
-    args += [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
-        "-force_key_frames",
-        f"expr:gte(t,n_forced*{SEGMENT_S})",
-        "-x264-params",
-        "nal-hrd=cbr",
-    ]
-    for i, (_, bps) in enumerate(RENDITIONS):
-        args += [
-            f"-b:v:{i}",
-            str(bps),
-            f"-minrate:v:{i}",
-            str(bps),
-            f"-maxrate:v:{i}",
-            str(bps),
-            f"-bufsize:v:{i}",
-            str(2 * bps),
-        ]
-    args += ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE)]
+    args = ladder_args(seconds, RENDITIONS, SEGMENT_S, FPS, audio=True, constant_bitrate=True)
     args += [
         "-f", "dash", "-seg_duration", str(SEGMENT_S), "-use_template", "1", "-use_timeline", "0",
         "-adaptation_sets", "id=0,streams=v id=1,streams=a", "-hls_playlist", "1",

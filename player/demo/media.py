@@ -60,12 +60,20 @@ def run_ffmpeg(args: list[str], timeout: float = FFMPEG_TIMEOUT_S) -> None:
 
 
 def ladder_args(
-    seconds: float, renditions: Sequence[tuple[int, int]], segment_s: float, fps: int, audio: bool
+    seconds: float,
+    renditions: Sequence[tuple[int, int]],
+    segment_s: float,
+    fps: int,
+    audio: bool,
+    *,
+    constant_bitrate: bool = False,
 ) -> list[str]:
     """ffmpeg's inputs, scaling and encoder arguments for a rendition ladder encoded in one
     run (``renditions``: ``(height, video_bitrate_bps)``): a key frame at every segment
     start and the same timestamps in every rendition, so segments align across them; the
-    caller adds its muxer (HLS in MPEG-TS or fMP4, DASH)."""
+    caller adds its muxer (HLS in MPEG-TS or fMP4, DASH). ``constant_bitrate``: pad every
+    rendition to its bitrate (x264 CBR with filler), so a test card that compresses well
+    still weighs what the ladder says (benchmarks whose traces must bite)."""
     n = len(renditions)
     max_h = max(h for h, _ in renditions)
     src_v = f"testsrc2=size={width_for(max_h)}x{max_h}:rate={fps}:duration={seconds}"
@@ -93,6 +101,8 @@ def ladder_args(
         "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
         "-force_key_frames", f"expr:gte(t,n_forced*{segment_s})",
     ]  # fmt: skip
+    if constant_bitrate:
+        args += ["-x264-params", "nal-hrd=cbr"]
     for i, (_, bps) in enumerate(renditions):
         args += [
             f"-b:v:{i}",
@@ -102,6 +112,8 @@ def ladder_args(
             f"-bufsize:v:{i}",
             str(2 * bps),
         ]
+        if constant_bitrate:
+            args += [f"-minrate:v:{i}", str(bps)]
     if audio:
         args += ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE)]
     return args
