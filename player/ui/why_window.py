@@ -40,6 +40,9 @@ STATUS_COLOURS = {  # fill, border: readable on light and dark themes, not only 
     say.SUSPECT: ("#c62828", "#ff8a80"),
     say.NOT_MEASURED: ("#546e7a", "#90a4ae"),
 }
+# A part whose rule leaves its cause open ("not settled") is drawn amber, not the red of a
+# suspect: the same colour as its row under "What was ruled out".
+DISPLAY_COLOURS = {say.NOT_SETTLED: ("#ef6c00", "#ffb74d")}
 STATUS_MARKS = {say.FINE: "✓", say.SUSPECT: "!", say.NOT_MEASURED: "?"}  # colour-blind safe
 HOP_COLUMNS = ("#", "Name", "Network", "Part", "Quiet", "While downloading")
 BOX_GAP = 22  # room for the arrow between two parts
@@ -82,7 +85,7 @@ class PathDiagram(QWidget):
         rects = self.box_rects()
         text_colour = QColor("#ffffff")
         for i, (part, r) in enumerate(zip(self.parts, rects, strict=False)):
-            fill, border = STATUS_COLOURS[part.status]
+            fill, border = _box_colours(part.status, part.display)
             p.setPen(QPen(QColor(border), 2))
             p.setBrush(QColor(fill))
             p.drawRoundedRect(r, 8, 8)
@@ -106,13 +109,12 @@ class PathDiagram(QWidget):
         x = 2.0
         y = PATH_HEIGHT + 4.0
         p.setFont(self.font())
-        for status in (say.FINE, say.SUSPECT, say.NOT_MEASURED):
-            fill, border = STATUS_COLOURS[status]
+        for status, words, (fill, border) in legend_entries(self.parts):
             p.setPen(QPen(QColor(border), 1))
             p.setBrush(QColor(fill))
             p.drawRoundedRect(QRectF(x, y + 2, 14, 14), 3, 3)
             p.setPen(self.palette().text().color())
-            label = f"{STATUS_MARKS[status]} {status}"
+            label = f"{STATUS_MARKS[status]} {words}"
             p.drawText(QRectF(x + 20, y, 150, 18), Qt.AlignmentFlag.AlignVCenter, label)
             x += 20 + p.fontMetrics().horizontalAdvance(label) + 24
         p.end()
@@ -252,6 +254,27 @@ class WhyWindow(QDialog):
         for part in self.diagram.parts:  # what the diagram paints
             out += [part.label, part.display]
         return "\n".join(out)
+
+
+def _box_colours(status: str, display: str) -> tuple[str, str]:
+    return DISPLAY_COLOURS.get(display) or STATUS_COLOURS[status]
+
+
+def legend_entries(parts: list) -> list[tuple[str, str, tuple[str, str]]]:
+    """(status, words, colours) per colour drawn: the words the boxes of that colour show
+    ("fine / no queue here", "full", "not settled"), else the status's own name."""
+    out: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for status in (say.FINE, say.SUSPECT, say.NOT_MEASURED):
+        out[STATUS_COLOURS[status]] = (status, [])
+    for part in parts:
+        colours = _box_colours(part.status, part.display)
+        entry = out.setdefault(colours, (part.status, []))
+        if part.display not in entry[1]:
+            entry[1].append(part.display)
+    order = [STATUS_COLOURS[say.FINE], STATUS_COLOURS[say.SUSPECT], *DISPLAY_COLOURS.values()]
+    order.append(STATUS_COLOURS[say.NOT_MEASURED])
+    shown = [c for c in order if c in out] + [c for c in out if c not in order]
+    return [(out[c][0], " / ".join(out[c][1]) or out[c][0], c) for c in shown]
 
 
 RULED_COLOURS = {  # a ruled-out row's status; the rule's own words share their meaning's colour

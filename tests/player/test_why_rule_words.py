@@ -13,7 +13,7 @@ from player.core.attribution import DeviceEvidence
 from player.core.explain import explain
 from player.core.model import Hop, Segment, Verdict
 from player.core.wording import explain as say
-from player.ui.why_window import RULED_COLOURS, WhyWindow
+from player.ui.why_window import DISPLAY_COLOURS, RULED_COLOURS, WhyWindow, legend_entries
 
 pytestmark = [pytest.mark.gui]
 
@@ -56,3 +56,27 @@ def test_an_access_link_verdict_is_drawn_full_with_home_traffic_left_open(qapp) 
     assert say.BLAMED not in text and "Internet provider" not in [p.label for p in w.diagram.parts]
     w.diagram.repaint()  # the painter draws the rule's words (a missing colour would raise)
     w.close()
+
+
+def test_a_cause_left_open_is_drawn_amber_and_the_legend_says_the_boxes_words(qapp) -> None:  # noqa: ANN001
+    hops = access_hops()
+    hops[1] = Hop(2, "100.64.1.1", "bras.isp.test", "Testbed ISP", Segment.ISP, 5.1, 5.4)
+    v = Verdict(Segment.ISP, "Testbed ISP", 0.8, rule="isp_core")
+    e = explain(v, hops, [], probe_status="ok", device=DeviceEvidence(frames_displayed=500))
+    w = WhyWindow(lambda: {})
+    w.resize(800, 760)
+    w.show()
+    w.refresh(e)
+    QTest.qWaitForWindowExposed(w)
+    isp = next(p for p in w.diagram.parts if p.display == say.NOT_SETTLED)
+    legend = legend_entries(w.diagram.parts)
+    assert (isp.status, say.NOT_SETTLED, DISPLAY_COLOURS[say.NOT_SETTLED]) in legend
+    assert [words for _s, words, _c in legend].index(say.NOT_SETTLED) == 2  # after suspect
+    w.diagram.repaint()
+    w.close()
+    full = explain(
+        Verdict(Segment.ISP, "Testbed ISP", 0.8, rule="isp_access"),
+        access_hops(), [], probe_status="ok", device=DeviceEvidence(frames_displayed=500),
+    )  # fmt: skip
+    words = [words for _s, words, _c in legend_entries(full.parts)]
+    assert say.FULL in words and any(say.NO_QUEUE in w for w in words), words
