@@ -115,10 +115,16 @@ class RenditionPolicy:
             abr = self._ensure_abr()
             if abr is None:
                 return self._fallback or 0
-            decision = abr.choose(self._buffer_ahead_s or 0.0)
+            # the true buffer: libVLC's plus what the gateway read ahead for it (DASH)
+            ahead = getattr(self._source, "readahead_s", None)
+            extra = ahead() if callable(ahead) else 0.0
+            decision = abr.choose((self._buffer_ahead_s or 0.0) + extra)
             if decision.switched:
                 log.info(
-                    "ABR: segment %d -> %.0f kbit/s (%s)", seq, decision.bitrate_bps / 1e3, decision.reason
+                    "ABR: segment %d -> %.0f kbit/s (%s)",
+                    seq,
+                    decision.bitrate_bps / 1e3,
+                    decision.reason,
                 )
             return self._order[decision.index]
 

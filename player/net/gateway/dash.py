@@ -33,6 +33,7 @@ from player.net.gateway.dash_plan import (
     build_tracks,
     resolve_indexes,
 )
+from player.net.gateway.dash_readahead import ReadAhead
 from player.net.gateway.dash_segments import SelfInitSegments
 from player.net.gateway.dash_state import AUDIO_PLAYLIST, DashState
 from player.net.gateway.media import Policy
@@ -90,6 +91,14 @@ class DashServer:
         audio_uri = self.leaf_url(sess, AUDIO_PLAYLIST) if tracks.audio else None
         master = build_master(tracks, self.routes.virtual_index_url(sess), audio_uri)
         plan.dash = state
+        state.readahead = ReadAhead(
+            sess,
+            self.objects,
+            self.policy,
+            state,
+            state.video,
+            lambda: self.routes.current is sess,
+        )
         plan.go_virtual([t.playlist for t in tracks.video], "", master_text=master)
         self.ledger.learn_timing(sess.run, tracks.video[0].playlist.segments)
         with sess.lock:
@@ -169,4 +178,5 @@ class DashServer:
             lambda r, _seg: state.video(r, seq),
             state,
             lambda r: self.refresh(sess, r),
+            state.readahead,
         )

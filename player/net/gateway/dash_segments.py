@@ -8,6 +8,7 @@ from collections.abc import Callable
 from player.core.model import FetchKind
 from player.net.dash import SegmentRef
 from player.net.gateway.dash_objects import VIDEO_TYPE, InitCache, UpstreamObjects
+from player.net.gateway.dash_readahead import Prefetched, ReadAhead
 from player.net.gateway.media import Policy
 from player.net.gateway.routes import Session
 from player.net.gateway.server import Handler
@@ -42,25 +43,41 @@ class SelfInitSegments:
         lookup: Lookup,
         cache: InitCache,
         refresh: Refresh,
+        readahead: ReadAhead | None = None,
     ) -> None:
         """Answer virtual segment ``seq``; ``lookup(rendition, listed_segment)`` gives the
         upstream (segment, init segment) of a candidate."""
         plan = sess.plan
-        chosen = plan.choose(seq, self.policy.locked, self.policy.chooser)
+        ahead = None if head or readahead is None else readahead.take(seq)
+        if ahead is not None and self.policy.locked not in (None, ahead.rendition):
+            readahead.drop("rendition pinned")  # type: ignore[union-attr]
+            ahead = None
+        if ahead is not None and ahead.body is not None:
+            self._serve_held(h, sess, ahead, readahead)  # type: ignore[arg-type]
+            return
+        chosen = ahead.rendition if ahead is not None else None
+        if chosen is None:
+            chosen = plan.choose(seq, self.policy.locked, self.policy.chooser)
         candidates = plan.candidates(seq, chosen, refresh)
-        if not candidates:
+        reasons: list[str] = []
+        if ahead is not None:  # its prefetch failed (recorded): the substitutes are left
+            reasons.append(ahead.reason)
+            candidates = [c for c in candidates if c[0] != ahead.rendition] or candidates[:0]
+        if not candidates and ahead is None:
             h.send_simple(404, "no such segment\n", head)
             return
         if head:
             h.send_simple(200, "", True, ctype=VIDEO_TYPE)
             return
         self.ledger.segment_requested(sess.run, seq)
-        switched = plan.served(seq, candidates[0][0])
+        first = candidates[0][0] if candidates else chosen
+        switched = plan.served(seq, first)
         if switched is not None:
             self.relay.emit(switched)
+        if readahead is not None:
+            readahead.served(seq)
         key = self.ledger.begin(FetchKind.SEGMENT, seq, client=h.connection)
         try:
-            reasons: list[str] = []
             for r, seg in candidates:
                 pair = lookup(r, seg)
                 if pair is None:
@@ -82,6 +99,22 @@ class SelfInitSegments:
                     self.ledger.segment_delivered(sess.run, seq, seg.duration)
                 return
             self.ledger.segment_delivered(sess.run, seq, None)  # VLC skips its time
-            self.objects.missing(h, seq, candidates[0][1].uri, reasons, VIDEO_TYPE)
+            url = candidates[0][1].uri if candidates else f"segment {seq}"
+            self.objects.missing(h, seq, url, reasons, VIDEO_TYPE)
+        finally:
+            self.ledger.end(key)
+
+    def _serve_held(self, h: Handler, sess: Session, ahead: Prefetched, ra: ReadAhead) -> None:
+        """Answer from memory a segment read ahead (its fetch is recorded already)."""
+        seq = ahead.seq
+        self.ledger.segment_requested(sess.run, seq)
+        switched = sess.plan.served(seq, ahead.rendition)
+        if switched is not None:
+            self.relay.emit(switched)
+        ra.served(seq)
+        key = self.ledger.begin(FetchKind.SEGMENT, seq, client=h.connection)
+        try:
+            self.relay.send_bytes(h, ahead.body or b"", False, VIDEO_TYPE)
+            self.ledger.segment_delivered(sess.run, seq, ahead.duration_s)
         finally:
             self.ledger.end(key)

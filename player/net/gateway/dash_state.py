@@ -8,9 +8,13 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from player.net.dash import Mpd, SegmentRef
 from player.net.gateway.dash_plan import Tracks
+
+if TYPE_CHECKING:
+    from player.net.gateway.dash_readahead import ReadAhead
 
 __all__ = [
     "AUDIO_PLAYLIST",
@@ -76,6 +80,7 @@ class DashState:
         self.inits: OrderedDict[tuple[str, int | None, int | None], bytes] = OrderedDict()
         self.init_bytes = 0  # sum of the kept bodies (MAX_INIT_CACHE_BYTES)
         self.audio_inits: list[SegmentRef] = []  # append-only: map URIs stay stable
+        self.readahead: ReadAhead | None = None  # video read-ahead (set by DashServer)
 
     @property
     def is_live(self) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from player.core.model import Fetch
 from player.net.fetch import Fetcher
+from player.net.gateway.dash_readahead import ReadAhead
 from player.net.gateway.entry import EntryHandler
 from player.net.gateway.ledger import STARVING_AFTER_S, DeliveryLedger
 from player.net.gateway.media import MediaHandler, Policy
@@ -95,6 +96,9 @@ class Gateway:
         if not self._server.started:
             return
         self._server.begin_stop()
+        ra = self._readahead()
+        if ra is not None:
+            ra.close()  # its worker ends; a fetch it has open is aborted just below
         self.fetcher.abort_all()  # wakes reads blocked on the origin, cancels backoffs
         alive = self._server.stop()  # wakes writes blocked on VLC, joins the threads
         if alive:
@@ -169,6 +173,15 @@ class Gateway:
     def locked_rendition(self) -> int | None:
         return self._policy.locked
 
+    @property
+    def readahead_segments(self) -> int | None:
+        """DASH video segments fetched ahead of VLC (None: the default, 0: none)."""
+        return self._policy.readahead
+
+    @readahead_segments.setter
+    def readahead_segments(self, n: int | None) -> None:
+        self._policy.readahead = n
+
     # --- delivery (the ledger) ----------------------------------------------------------
     def set_media_duration(self, seconds: float | None) -> None:
         """Tell the gateway a progressive file's duration (for delivered_media_s)."""
@@ -195,6 +208,17 @@ class Gateway:
     def delivered_until_s(self) -> float | None:
         """Media position up to which VLC has been given data (run start + delivered)."""
         return self._ledger.delivered_until_s(self.mode)
+
+    def readahead_s(self) -> float:
+        """Media seconds of DASH video read ahead in memory, not yet given to VLC (the
+        ABR adds them to libVLC's buffer; 0 outside a DASH session)."""
+        ra = self._readahead()
+        return ra.held_s() if ra is not None else 0.0
+
+    def _readahead(self) -> ReadAhead | None:
+        s = self._routes.current
+        state = s.plan.dash if s else None
+        return state.readahead if state is not None else None
 
     def starving(self) -> bool:
         """VLC waits on an open request that had no byte for > ``starving_after_s``."""

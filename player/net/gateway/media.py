@@ -39,6 +39,7 @@ class Policy:
     locked: int | None = None  # lock_rendition(): every following segment from this one
     chooser: Chooser | None = None  # rendition_chooser(seq) -> index (the session's ABR)
     virtual: bool = True  # False: never virtual mode (VLC's own ABR, hls-rewrite)
+    readahead: int | None = None  # DASH video segments read ahead; None: the default, 0: off
 
 
 class DashAnswers(Protocol):
