@@ -115,7 +115,8 @@ class RenditionPolicy:
             abr = self._ensure_abr()
             if abr is None:
                 return self._fallback or 0
-            # the true buffer: libVLC's plus what the gateway read ahead for it (DASH)
+            # the true buffer: libVLC's plus what the gateway read ahead for it (a DASH
+            # gateway's readahead_s(); sources without one hold nothing ahead)
             ahead = getattr(self._source, "readahead_s", None)
             extra = ahead() if callable(ahead) else 0.0
             decision = abr.choose((self._buffer_ahead_s or 0.0) + extra)

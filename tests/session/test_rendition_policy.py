@@ -145,3 +145,35 @@ def test_the_gateway_thread_and_the_owner_share_it_safely() -> None:
     assert phases["pinned"] == [2] * 20  # the pin holds from the next choice on
     assert p.pinned is None
     assert phases["auto again"][-1] == 0  # Auto again: back to the top rendition
+
+
+class ReadingAheadSource(Source):
+    """A gateway holding ``held_s`` of DASH video read ahead of libVLC."""
+
+    def __init__(self, held_s: float) -> None:
+        super().__init__()
+        self.held_s = held_s
+
+    def readahead_s(self) -> float:
+        return self.held_s
+
+
+def test_abr_sees_libvlcs_buffer_plus_the_gateways_read_ahead() -> None:
+    """At the top rendition libVLC's buffer falls to 0.5 s (ABR's panic level): with 6 s
+    read ahead in the gateway the true buffer is 6.5 s and ABR keeps the top; without
+    read-ahead it panics to the lowest."""
+    after = {}
+    for held in (0.0, 6.0):
+        src = ReadingAheadSource(0.0)
+        p = RenditionPolicy()
+        p.reset(1, src)
+        p.choose(1, 0)
+        for seq in range(6):
+            p.add_fetch(1, fast_fetch(seq))
+        p.observe(buffer_ahead_s=20.0, playing=1)
+        climbed = [p.choose(1, seq) for seq in range(1, 30)]
+        assert climbed[-1] == 0  # the top (the master's 1st entry)
+        src.held_s = held
+        p.observe(buffer_ahead_s=0.5, playing=0)
+        after[held] = p.choose(1, 30)
+    assert after == {0.0: 1, 6.0: 0}  # 1: the lowest (the master's 2nd entry)

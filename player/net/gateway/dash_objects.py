@@ -71,9 +71,7 @@ class UpstreamObjects:
         self.relay.finish(tr)
         return body
 
-    def init_bytes(
-        self, cache: InitCache, ref: SegmentRef | None, key: int | None
-    ) -> bytes | None:
+    def init_bytes(self, cache: InitCache, ref: SegmentRef | None, key: int | None) -> bytes | None:
         if ref is None:
             return b""
         body = cache.cached_init(ref)

@@ -56,6 +56,9 @@ MAX_READAHEAD_S = 12.0
 #: How long a request waits for the same segment's prefetch to end before fetching it
 #: itself (s): ends a hang only; a fetch has its own timeouts and is aborted on stop.
 WAIT_PREFETCH_S = 60.0
+#: An idle worker looks again this often (s) whether its session is still the current
+#: one (a new open replaces it without telling it): it ends within this after that.
+IDLE_CHECK_S = 1.0
 
 #: ``lookup(rendition, seq) -> (segment, init)`` of the current tracks, or None.
 Lookup = Callable[[int, int], "tuple[SegmentRef, SegmentRef | None] | None"]
@@ -194,7 +197,9 @@ class ReadAhead:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._closed or self._wanted_locked() is not None, 1.0)
+                self._cond.wait_for(
+                    lambda: self._closed or self._wanted_locked() is not None, IDLE_CHECK_S
+                )
                 if self._closed or not self.is_current():
                     return
                 seq = self._wanted_locked()
