@@ -4,6 +4,7 @@ libVLC asks), and one test plays with real libVLC."""
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from player.net.gateway import FetchRecorded, Gateway, SegmentMissing
 from player.net.gateway import dash_readahead as ra_mod
 from player.net.gateway.ledger import DeliveryLedger
 from player.net.manifests import parse_master, parse_media
-from tests.net.test_dash_gateway import wait_until
+from tests.net.test_dash_gateway import live_mpd, wait_until
 from tests.support.media import make_dash
 from tests.support.origin import OriginServer
 
@@ -199,3 +200,27 @@ def test_libvlc_is_served_ahead_of_its_requests(
     one_record_per_get(origin, events)
     video = [f for f in fetches(events) if f.kind is FetchKind.SEGMENT and f.rendition_bitrate_bps]
     assert sorted(f.media_sequence for f in video) == list(range(SEGMENTS))
+
+
+def test_live_read_ahead_stops_at_the_edge(
+    gateway: Gateway, origin: OriginServer, events: list[object], dash_t: Path, media_dir: Path
+) -> None:
+    gateway.rendition_chooser = lambda seq: 0
+    (media_dir / "live.mpd").write_text(live_mpd(time.time() - 9.0))  # edge: segment 4
+    s = requests.Session()
+    entry = gateway.open(origin.url("live.mpd"))
+    index = parse_master(s.get(entry).text, entry).variants[0].uri
+    media = parse_media(s.get(index).text, index)
+    edge = media.segments[-1]
+    before = media.segments[-2]
+    live_chunk = "/dash_t/chunk-stream0-{:05d}.m4s".format  # live: numbered as listed
+    assert s.get(before.uri).content.endswith((dash_t / live_chunk(before.seq)[8:]).read_bytes())
+    ra = gateway._routes.current.plan.dash.readahead  # noqa: SLF001 (its own state)
+    wait_until(lambda: gets(origin, live_chunk(edge.seq)) == 1, "the edge segment read ahead")
+    wait_until(ra.idle, "the read-ahead to stop at the edge")
+    assert s.get(edge.uri).content.endswith((dash_t / live_chunk(edge.seq)[8:]).read_bytes())
+    wait_until(ra.idle, "the read-ahead to stop at the edge again")
+    assert gets(origin, live_chunk(edge.seq)) == 1  # from memory
+    assert not origin.requests_for(f"/dash_t/chunk-stream[01]-{edge.seq + 1:05d}.m4s")
+    wait_until(records_settled(origin, events), "every fetch recorded")
+    one_record_per_get(origin, events)

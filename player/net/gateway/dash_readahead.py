@@ -142,6 +142,11 @@ class ReadAhead:
         with self._cond:
             return sum(e.duration_s for e in self._held.values() if e.body is not None)
 
+    def idle(self) -> bool:
+        """Nothing being fetched and nothing more wanted (caps, end, or a live edge)."""
+        with self._cond:
+            return self._inflight is None and self._wanted_locked() is None
+
     def held_bytes(self) -> int:
         with self._cond:
             return self._bytes
