@@ -99,6 +99,7 @@ class ReadAhead:
         self._bytes = 0
         self._next: int | None = None  # the segment libVLC should ask for next
         self._inflight: int | None = None
+        self._paused = False  # nothing more to fetch until libVLC's next request
         self._epoch = 0  # bumped by drop(): a fetch of an older epoch is discarded
         self._closed = False
         self._worker: threading.Thread | None = None
@@ -116,6 +117,9 @@ class ReadAhead:
             entry = self._held.pop(seq, None)
             if entry is not None and entry.body is not None:
                 self._bytes -= len(entry.body)
+            for stale in [k for k in self._held if k < seq]:  # passed by: never asked again
+                gone = self._held.pop(stale)
+                self._bytes -= len(gone.body) if gone.body is not None else 0
             self._next = seq + 1
             return entry
 
@@ -125,6 +129,7 @@ class ReadAhead:
             if self._closed or self.depth() == 0:
                 return
             self._next = seq + 1
+            self._paused = False
             if self._worker is None:
                 self._worker = threading.Thread(
                     target=self._run, name="gateway-readahead", daemon=True
@@ -140,7 +145,7 @@ class ReadAhead:
     def held_s(self) -> float:
         """Media seconds held in memory, not yet asked for (the ABR adds it to libVLC's)."""
         with self._cond:
-            return sum(e.duration_s for e in self._held.values() if e.body is not None)
+            return self._held_s_locked()
 
     def idle(self) -> bool:
         """Nothing being fetched and nothing more wanted (caps, end, or a live edge)."""
@@ -173,16 +178,16 @@ class ReadAhead:
 
     def _wanted_locked(self) -> int | None:
         """The next segment to fetch, or None (caps reached, nothing to do)."""
-        if self._closed or self._next is None:
+        if self._closed or self._paused or self._next is None:
             return None
-        if self._bytes >= MAX_READAHEAD_BYTES or self.held_s_locked() >= MAX_READAHEAD_S:
+        if self._bytes >= MAX_READAHEAD_BYTES or self._held_s_locked() >= MAX_READAHEAD_S:
             return None
         for seq in range(self._next, self._next + self.depth()):
             if seq not in self._held:
                 return seq
         return None
 
-    def held_s_locked(self) -> float:
+    def _held_s_locked(self) -> float:
         return sum(e.duration_s for e in self._held.values() if e.body is not None)
 
     def _run(self) -> None:
@@ -211,26 +216,33 @@ class ReadAhead:
                 if seq is None:
                     continue
                 self._inflight, epoch = seq, self._epoch
+            entry = None
             try:
                 entry = self._fetch(seq)
-            finally:
+            finally:  # one step: a request waiting for this segment finds it held
                 with self._cond:
                     self._inflight = None
+                    if entry is None:  # not listed (live edge, end) or over a cap
+                        self._paused = True  # until libVLC's next request
+                    elif epoch == self._epoch and not self._closed:
+                        self._held[seq] = entry
+                        self._bytes += len(entry.body) if entry.body is not None else 0
+                        self.peak_bytes = max(self.peak_bytes, self._bytes)
                     self._cond.notify_all()
-            with self._cond:
-                if entry is None or epoch != self._epoch or self._closed:
-                    if entry is None:  # nothing listed (live edge, end): wait for libVLC
-                        self._next = None
-                    continue
-                self._held[seq] = entry
-                self._bytes += len(entry.body) if entry.body is not None else 0
-                self.peak_bytes = max(self.peak_bytes, self._bytes)
 
     def _fetch(self, seq: int) -> Prefetched | None:
         """Fetch ``seq`` from the rendition the ABR chooses; None when it is not listed."""
         plan = self.sess.plan
+        # checked before the ABR is asked: it chooses once per segment, so a segment not
+        # read ahead is chosen when libVLC asks for it
+        listed = plan.segment(plan.current or 0, seq, None)  # listed only: not past a live edge
+        if listed is None:
+            return None
+        held_s = self.held_s()
+        if held_s > 0 and held_s + listed.duration > MAX_READAHEAD_S:
+            return None  # long segments: hold fewer rather than minutes of media
         chosen = plan.choose(seq, self.policy.locked, self.policy.chooser)
-        candidates = plan.candidates(seq, chosen, None)  # listed only: not past a live edge
+        candidates = plan.candidates(seq, chosen, None)
         if not candidates or candidates[0][0] != chosen:
             return None
         r, seg = candidates[0]

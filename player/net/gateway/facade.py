@@ -140,6 +140,9 @@ class Gateway:
         name = name_for(url, "index.m3u8" if kind == "hls" else "media")
         if kind == "hls" and not name.lower().endswith((".m3u8", ".m3u")):
             name += ".m3u8"
+        ra = self._readahead()
+        if ra is not None:
+            ra.close()  # the previous session's read-ahead: its worker ends now
         sess = self._routes.new_session(url, kind, name, self._ledger.new_run())
         # its address policy applies to its own requests only (Routes.dispatch's scope)
         return self._routes.entry_url(sess)
