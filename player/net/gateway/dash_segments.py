@@ -48,7 +48,7 @@ class SelfInitSegments:
         """Answer virtual segment ``seq``; ``lookup(rendition, listed_segment)`` gives the
         upstream (segment, init segment) of a candidate."""
         plan = sess.plan
-        ahead = None if head or readahead is None else readahead.take(seq)
+        ahead = None if head or readahead is None else self._take(h, readahead, seq)
         if ahead is not None and self.policy.locked not in (None, ahead.rendition):
             readahead.drop("rendition pinned")  # type: ignore[union-attr]
             ahead = None
@@ -101,6 +101,15 @@ class SelfInitSegments:
             self.ledger.segment_delivered(sess.run, seq, None)  # VLC skips its time
             url = candidates[0][1].uri if candidates else f"segment {seq}"
             self.objects.missing(h, seq, url, reasons, VIDEO_TYPE)
+        finally:
+            self.ledger.end(key)
+
+    def _take(self, h: Handler, readahead: ReadAhead, seq: int) -> Prefetched | None:
+        """The read-ahead's entry for ``seq``; VLC counts as waiting on upstream while the
+        same segment's prefetch is still arriving (stall attribution sees it)."""
+        key = self.ledger.begin(FetchKind.SEGMENT, seq, client=h.connection)
+        try:
+            return readahead.take(seq)
         finally:
             self.ledger.end(key)
 
