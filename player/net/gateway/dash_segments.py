@@ -74,8 +74,6 @@ class SelfInitSegments:
         switched = plan.served(seq, first)
         if switched is not None:
             self.relay.emit(switched)
-        if readahead is not None:
-            readahead.served(seq)
         key = self.ledger.begin(FetchKind.SEGMENT, seq, client=h.connection)
         try:
             for r, seg in candidates:
@@ -103,6 +101,8 @@ class SelfInitSegments:
             self.objects.missing(h, seq, url, reasons, VIDEO_TYPE)
         finally:
             self.ledger.end(key)
+            if readahead is not None:  # after this fetch: one at a time, so each
+                readahead.served(seq)  # fetch's throughput is the path's, not a share
 
     def _take(self, h: Handler, readahead: ReadAhead, seq: int) -> Prefetched | None:
         """The read-ahead's entry for ``seq``; VLC counts as waiting on upstream while the
