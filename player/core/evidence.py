@@ -19,6 +19,7 @@ from player.core.attribution import (
     TtfbSample,
     hop_evidence_from,
 )
+from player.core.fetch_log import MEDIA_KINDS, Fetches, FetchLog, records
 from player.core.model import Fetch, FetchKind, Hop, ProbeSample, Segment
 from player.core.stats import harmonic_mean
 from player.core.wording import playback as say
@@ -28,7 +29,6 @@ RECENT_FETCHES = 8  # segment fetches this recent count for throughput / TTFB
 RECENT_MIN = 3  # ... and at least this many, however old
 EVIDENCE_WINDOW_S = 10.0  # fetches finished this long before a stall describe its causes
 INFLIGHT_MIN_S = 1.0  # an unfinished download this old counts as evidence
-MEDIA_KINDS = (FetchKind.SEGMENT, FetchKind.PROGRESSIVE)  # fetches that carry video
 
 
 class PathView(Protocol):
@@ -62,7 +62,7 @@ class InFlightTransfer:
 def attribution_input(
     *,
     now: float,
-    fetches: Sequence[Fetch],
+    fetches: Fetches,
     inflight: Sequence[InFlightView] = (),
     path: PathView | None = None,
     device: DeviceEvidence | None = None,
@@ -136,7 +136,7 @@ def _add_path_evidence(
 def fetch_evidence(
     *,
     now: float,
-    fetches: Sequence[Fetch],
+    fetches: Fetches,
     inflight: Sequence[InFlightView] = (),
     path: PathView | None = None,
     window_end: float,
@@ -147,7 +147,7 @@ def fetch_evidence(
     """What the recent downloads say (TTFB, throughput, the bitrate needed, the server).
 
     The bitrate needed is the video's at ``playback_rate``: at 2x, twice its bitrate."""
-    segs = [f for f in fetches if f.kind in MEDIA_KINDS and not f.error]
+    segs = [f for f in records(fetches) if f.kind in MEDIA_KINDS and not f.error]
     # What happened around the stall matters, not the fast start an hour ago: the
     # fetches that finished in the last EVIDENCE_WINDOW_S (at least the last few).
     since = window_end - EVIDENCE_WINDOW_S
@@ -196,24 +196,40 @@ def add_inflight_evidence(
                 fe.throughput_bps.append(fl.received * 8 / (now - fl.first_byte_at))
 
 
-def first_segment_at(fetches: Sequence[Fetch]) -> float | None:
+def first_segment_at(fetches: Fetches) -> float | None:
     """When the first video download started (probe samples before it are the baseline)."""
+    if isinstance(fetches, FetchLog):
+        return fetches.totals.first_media_started_at
     for f in fetches:
         if f.kind in MEDIA_KINDS:
             return f.started_at
     return None
 
 
-def recent_throughput(fetches: Sequence[Fetch]) -> float | None:
-    """Harmonic mean throughput of the last ``RECENT_FETCHES`` video downloads."""
+def recent_throughput(fetches: Fetches) -> float | None:
+    """Harmonic mean throughput of the video downloads among the last ``RECENT_FETCHES``
+    fetches (O(RECENT_FETCHES) on a log: it runs on every refresh)."""
+    if isinstance(fetches, FetchLog):
+        last = fetches.latest(RECENT_FETCHES)
+    else:
+        last = fetches[-RECENT_FETCHES:]
     return harmonic_mean(
-        f.throughput_bps
-        for f in fetches[-RECENT_FETCHES:]
-        if f.kind in MEDIA_KINDS and f.throughput_bps
+        f.throughput_bps for f in last if f.kind in MEDIA_KINDS and f.throughput_bps
     )
 
 
-def content_length(fetches: Sequence[Fetch]) -> int | None:
+def last_rendition_bitrate(fetches: Fetches) -> float | None:
+    """The bitrate the newest fetch that names its rendition's bitrate names."""
+    if isinstance(fetches, FetchLog):
+        bps = fetches.totals.last_rendition_bitrate_bps
+        return float(bps) if bps else None
+    named = (f.rendition_bitrate_bps for f in reversed(fetches) if f.rendition_bitrate_bps)
+    return next((float(bps) for bps in named), None)
+
+
+def content_length(fetches: Fetches) -> int | None:
     """A progressive file's size: the largest progressive download seen."""
+    if isinstance(fetches, FetchLog):
+        return fetches.totals.largest_progressive_bytes or None
     prog = [f for f in fetches if f.kind is FetchKind.PROGRESSIVE]
     return max((f.bytes for f in prog), default=None) or None

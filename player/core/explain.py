@@ -18,7 +18,13 @@ from dataclasses import dataclass, field, replace
 from player.core import thresholds as T
 from player.core.attribution import DeviceEvidence, FetchEvidence
 from player.core.crowded_bar import apply_crowded_bar
-from player.core.evidence import MEDIA_KINDS, RECENT_FETCHES, recent_throughput
+from player.core.evidence import (
+    MEDIA_KINDS,
+    RECENT_FETCHES,
+    last_rendition_bitrate,
+    recent_throughput,
+)
+from player.core.fetch_log import Fetches
 from player.core.model import Fetch, Hop, Segment, Verdict
 from player.core.path_segments import HOME_ORG
 from player.core.stats import harmonic_mean, median
@@ -260,11 +266,24 @@ def _device_part(named: Segment | None, device: DeviceEvidence | None) -> PartVi
     return PartView(Segment.DEVICE, label, say.FINE, say.device_fine(dropped, cpu))
 
 
-def _recent_media(fetches: Sequence[Fetch]) -> list[Fetch]:
-    return [f for f in fetches if f.kind in MEDIA_KINDS and not f.error][-RECENT_FETCHES:]
+def _newest(fetches: Fetches, count: int, *, with_errors: bool) -> list[Fetch]:
+    """The newest ``count`` video downloads, oldest first: a walk back from the newest that
+    stops there, so a refresh costs O(count), not O(the records kept)."""
+    out: list[Fetch] = []
+    for f in reversed(fetches):
+        if len(out) >= count:
+            break
+        if f.kind in MEDIA_KINDS and (with_errors or not f.error):
+            out.append(f)
+    out.reverse()
+    return out
 
 
-def _ttfb(fetches: Sequence[Fetch], fe: FetchEvidence | None) -> tuple[float | None, float | None, bool]:
+def _recent_media(fetches: Fetches) -> list[Fetch]:
+    return _newest(fetches, RECENT_FETCHES, with_errors=False)
+
+
+def _ttfb(fetches: Fetches, fe: FetchEvidence | None) -> tuple[float | None, float | None, bool]:
     """Median first byte, median connect time of new connections (None if all were reused).
     With the attribution's fetch evidence (downloads still waiting included) its samples count."""
     recent = [f for f in _recent_media(fetches) if f.ttfb_ms is not None]
@@ -302,7 +321,7 @@ def _server_part(
 def explain(
     verdict: Verdict | None,
     hops: Sequence[Hop],
-    fetches: Sequence[Fetch],
+    fetches: Fetches,
     *,
     probe_status: str = "not_run",
     probe_reason: str = "",
@@ -334,9 +353,7 @@ def explain(
     if needed_bitrate_bps is None and fe is not None:
         needed_bitrate_bps = fe.needed_bitrate_bps
     if needed_bitrate_bps is None:
-        needed_bitrate_bps = next(
-            (float(f.rendition_bitrate_bps) for f in reversed(fetches) if f.rendition_bitrate_bps), None
-        )
+        needed_bitrate_bps = last_rendition_bitrate(fetches)
     tput = harmonic_mean(fe.throughput_bps) if fe is not None and fe.throughput_bps else None
     tput = tput if tput is not None else recent_throughput(fetches)
     by_seg = {p.segment: p for p in parts}
@@ -394,10 +411,10 @@ def _ms(value: float | None) -> str:
     return NO_VALUE if value is None else say.ms(value)
 
 
-def fetch_rows(fetches: Sequence[Fetch], count: int = T.EXPLAIN_LAST_FETCHES) -> list[FetchRow]:
+def fetch_rows(fetches: Fetches, count: int = T.EXPLAIN_LAST_FETCHES) -> list[FetchRow]:
     """The last ``count`` video downloads, newest last."""
     rows = []
-    for f in [f for f in fetches if f.kind in MEDIA_KINDS][-count:]:
+    for f in _newest(fetches, count, with_errors=True):
         what = f"#{f.media_sequence}" if f.media_sequence is not None else f.kind.value
         took = None if f.ttfb_ms is None or f.transfer_ms is None else f.ttfb_ms + f.transfer_ms
         media_ms = None if f.media_duration_s is None else f.media_duration_s * 1000.0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse, urlsplit
 
 from player.core import buffer_health as bh
-from player.core.model import Fetch
+from player.core.fetch_log import FetchLog
 from player.core.redact import looks_like_token
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class OpenMedia:
     last_position_s: float | None = None
     playing_since: float | None = None  # first libVLC "playing" of this open
     failed: bool = False
-    fetches: list[Fetch] = field(default_factory=list)
+    fetches: FetchLog = field(default_factory=FetchLog)  # bounded: newest records + totals
     renditions: list[Rendition] = field(default_factory=list)
     current_rendition: int | None = None  # gateway index of the last segment served
     step_downs: list[float] = field(default_factory=list)  # session clock of each ABR step down

@@ -104,7 +104,7 @@ class Sampler:
     def _sample_device(self, now: float, media: OpenMedia, path: PathMonitorLike | None) -> None:
         self._last_device_at = now
         if path is not None:
-            path.fit_budget(sum(f.bytes for f in media.fetches))
+            path.fit_budget(media.fetches.totals.bytes)
         cpu = self.cpu.sample()
         if cpu is not None:
             self.proc_cpu, self.sys_cpu = cpu

@@ -375,7 +375,8 @@ def test_reopen_while_the_old_gateway_is_still_stopping() -> None:
     assert rig.session.policy.estimate_bps == estimate, "the old gateway's fetch fed ABR"
     rig.player.emit(EventKind.END_REACHED, generation=old_player_gen)  # a late libVLC event
     rig.tick()
-    assert rig.session.media.fetches == fetches
+    assert list(rig.session.media.fetches) == fetches
+    assert rig.session.media.fetches.totals.count == len(fetches)
     assert [len(e.labels) for e in rig.events(RenditionsKnown)] == [3, 3]
     assert not rig.events(StreamNote) and not rig.events(EndedEarly) and not rig.events(Ended)
     rig.run(1.0)

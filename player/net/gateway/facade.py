@@ -240,7 +240,8 @@ class Gateway:
         return self._ledger.bytes_delivered()
 
     def fetches(self) -> list[Fetch]:
-        """Copies of every fetch recorded so far (also sent as FetchRecorded events)."""
+        """The newest fetches recorded (up to fetch_log.FETCH_WINDOW; every one is also
+        sent as a FetchRecorded event)."""
         return self._relay.fetches()
 
     # --- internals ----------------------------------------------------------------------

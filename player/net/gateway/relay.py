@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from player.core.fetch_log import FETCH_WINDOW
 from player.core.model import Fetch, FetchKind
 from player.core.redact import loggable
 from player.core.wording.errors import http_reason
@@ -69,7 +71,8 @@ class Relay:
         self.ledger = ledger
         self.emit = emit
         self._lock = threading.Lock()
-        self._fetches: list[Fetch] = []
+        # bounded like the session's log: every record also goes out as FetchRecorded
+        self._fetches: deque[Fetch] = deque(maxlen=FETCH_WINDOW)
 
     # --- fetch records ------------------------------------------------------------------
     def record(self, fetch: Fetch) -> None:
