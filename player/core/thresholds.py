@@ -181,6 +181,21 @@ CPU_SATURATED_PCT = 90.0
 # Such a stall's verdict names no segment (``unknown``, no confidence, as every unknown
 # row); its notice says the speed, for sure when a throughput was measured, else "probably".
 RATE_NORMAL_TOLERANCE = 0.02
+# This computer's other traffic (core.host_traffic): what its network interfaces received
+# (loopback excluded) beyond the video's bytes and the probes', over the last 10 s before
+# the stall (10 samples of the 1 s device tick: one segment's burst cannot fill it alone).
+# Interface counters include TCP/IP and Ethernet headers (~4.6 % on a 1500-byte MTU) and
+# TLS framing; 6 % is allowed for them. "Busy" needs at least 500 kbit/s and a quarter of
+# the video's own rate (retransmitted duplicates, a few % even on a lossy link, stay
+# below); "quiet" at most 200 kbit/s or a tenth of the video's rate (background sync,
+# DNS, the desktop). In between, nothing is said either way.
+HOST_TRAFFIC_WINDOW_S = 10.0
+HOST_TRAFFIC_MIN_SPAN_S = 3.0  # fewer seconds of counters than this: not judged
+HOST_RX_OVERHEAD = 1.06
+HOST_OTHER_BUSY_BPS = 500_000.0
+HOST_OTHER_BUSY_FRACTION = 0.25
+HOST_OTHER_QUIET_BPS = 200_000.0
+HOST_OTHER_QUIET_FRACTION = 0.10
 # Base confidence of each row of attribution.RULES, before sample-count and margin
 # scaling. Path rows are high because a located queue is direct evidence; "crowded"
 # rows higher still because inflation while idle cannot be our own flow. Interconnect is

@@ -29,6 +29,7 @@ from player.core.model import Fetch, FetchKind
 from player.core.redact import loggable
 from player.net.errors import describe
 from player.net.events import Resumed
+from player.net.rx_meter import RECEIVED
 from player.net.timing import abort_connection_of
 from player.net.url_policy import AddressPolicy
 
@@ -193,6 +194,7 @@ class Transfer:
                     self._first_byte_at = now
                     self._set_ttfb(now)
                 self._last_byte_at = now
+                RECEIVED.add(len(data))  # every body byte the player receives
                 self.received += len(data)
                 self.fetch.bytes = self.received
                 yield data
@@ -249,6 +251,7 @@ class Transfer:
                 raise FetchFailed(self.url, f"resume failed: {describe(e)}") from e
             if not data:
                 raise FetchFailed(self.url, "resume failed: body shorter than before")
+            RECEIVED.add(len(data))
             skip -= len(data)
         remaining = _int_header(resp.headers.get("Content-Length"))
         if remaining is not None:

@@ -74,7 +74,13 @@ class Session:
             probe_path=probe_path,
             tls=self.tls,
         )
-        self.sampler = Sampler(player, self.factories.cpu(), self.tracker, self.policy)
+        self.sampler = Sampler(
+            player,
+            self.factories.cpu(),
+            self.tracker,
+            self.policy,
+            self.factories.interfaces(),
+        )
         self.configure_naming(org_overrides, rdap_url)
 
     # -- views of the parts (read by the UI and diagnose) -------------------------------
@@ -303,6 +309,9 @@ class Session:
                 process_cpu_pct=self.sampler.proc_cpu,
                 system_cpu_pct=self.sampler.sys_cpu,
                 cpu_count=self.sampler.cpu.count(),
+                host_traffic=self.sampler.host.judge(now if stall_at is None else stall_at)
+                if g is not None
+                else None,
             ),
             stall_started_at=stall_started_at,
             window_end=now if stall_at is None else stall_at,

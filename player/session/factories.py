@@ -18,6 +18,7 @@ import psutil
 
 from player.core.model import Hop, ProbeSample
 from player.net import gateway as gw
+from player.net.host_counters import InterfaceCounters
 from player.net.path.monitor import PathMonitor
 from player.net.preflight import PreflightResult, preflight
 from player.net.tls_policy import TlsExemptions
@@ -90,6 +91,12 @@ class PsutilCpu:
         return psutil.cpu_count() or 1
 
 
+class InterfaceReader(Protocol):
+    """The video interface's received bytes (player.net.host_counters.InterfaceCounters)."""
+
+    def rx_bytes(self, destination: str | None) -> int | None: ...
+
+
 def start_daemon(target: Callable[[], None], name: str) -> threading.Thread:
     """Run ``target`` in a named daemon thread (the default for blocking work)."""
     t = threading.Thread(target=target, name=name, daemon=True)
@@ -130,6 +137,7 @@ class SessionFactories:
     gateway: Callable[..., GatewayLike] = real_gateway
     path_monitor: Callable[..., PathMonitorLike] = real_path_monitor
     cpu: Callable[[], CpuSampler] = PsutilCpu
+    interfaces: Callable[[], InterfaceReader] = InterfaceCounters
     preflight: Callable[[str, float], PreflightResult] = real_preflight
     clock: Callable[[], float] = time.monotonic
     spawn: Callable[[Callable[[], None], str], threading.Thread | None] = start_daemon

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections import deque
 
 from player.core import evidence
+from player.core.host_traffic import HostTrafficWindow
 from player.core.model import BufferSample, PlaybackState
 from player.net import gateway as gw
+from player.net.rx_meter import RECEIVED
 from player.playback.vlc import VlcPlayer
-from player.session.factories import CpuSampler, GatewayLike, PathMonitorLike
+from player.session.factories import CpuSampler, GatewayLike, InterfaceReader, PathMonitorLike
 from player.session.media import OpenMedia
 from player.session.rendition_policy import RenditionPolicy
 from player.session.stall_tracker import StallTracker
@@ -29,10 +31,18 @@ class Sampler:
     """The session's measurements, taken by :meth:`sample` on every heartbeat while playing."""
 
     def __init__(
-        self, player: VlcPlayer, cpu: CpuSampler, tracker: StallTracker, policy: RenditionPolicy
+        self,
+        player: VlcPlayer,
+        cpu: CpuSampler,
+        tracker: StallTracker,
+        policy: RenditionPolicy,
+        interfaces: InterfaceReader | None = None,
     ) -> None:
         self.player = player
         self.cpu = cpu
+        self._interfaces = interfaces
+        # this computer's other traffic: interface counters vs the player's own bytes
+        self.host = HostTrafficWindow()
         self._tracker = tracker
         self._policy = policy
         self.history: deque[HistoryPoint] = deque(maxlen=int(HISTORY_SPAN_S / HISTORY_EVERY_S) + 1)
@@ -44,8 +54,9 @@ class Sampler:
         self.rate = 1.0  # libVLC's playback rate at the last sample (2.0: twice normal)
 
     def reset(self) -> None:
-        """A new open: the stats graph starts empty."""
+        """A new open: the stats graph and the traffic counters start empty."""
         self.history.clear()
+        self.host.clear()
 
     def sample(
         self,
@@ -63,6 +74,7 @@ class Sampler:
             media.last_position_s = t
         if now - self._last_device_at >= DEVICE_EVERY_S:
             self._sample_device(now, media, path)
+            self._sample_traffic(now, gateway, path)
         g = gateway
         # For a progressive file the gateway can only estimate media time from bytes
         # (constant bitrate): too rough to call a freeze a glitch, so it is not used.
@@ -100,6 +112,20 @@ class Sampler:
                 )
             )
         return t
+
+    def _sample_traffic(
+        self, now: float, gateway: GatewayLike | None, path: PathMonitorLike | None
+    ) -> None:
+        """One reading of the video interface's counter and the player's own bytes (only
+        through the gateway: when libVLC fetches the video itself its bytes are unknown)."""
+        if gateway is None or path is None or self._interfaces is None:
+            return
+        snap = path.snapshot()
+        rx = self._interfaces.rx_bytes(getattr(snap, "destination", None))
+        if rx is None:
+            return
+        probe_replies = int(getattr(snap, "probe_bytes", 0) or 0) // 2  # both directions
+        self.host.add(now, rx, RECEIVED.total() + probe_replies)
 
     def _sample_device(self, now: float, media: OpenMedia, path: PathMonitorLike | None) -> None:
         self._last_device_at = now

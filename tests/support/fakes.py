@@ -311,6 +311,19 @@ class FakeGateway:
         return index
 
 
+class FakeInterfaces:
+    """The video interface's counter, as the test sets it (None: not readable, the default,
+    so no session test depends on this machine's own network traffic)."""
+
+    def __init__(self) -> None:
+        self.rx: Callable[[], int] | None = None  # the counter's reading now
+        self.asked: list[str | None] = []
+
+    def rx_bytes(self, destination: str | None) -> int | None:
+        self.asked.append(destination)
+        return self.rx() if destination and self.rx is not None else None
+
+
 class FakePathMonitor:
     """A path monitor that probes nothing; its snapshot is whatever the test sets."""
 
@@ -431,6 +444,7 @@ class FakeNetwork:
     gateways: list[FakeGateway] = field(default_factory=list)
     monitors: list[FakePathMonitor] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    interfaces: FakeInterfaces = field(default_factory=FakeInterfaces)
 
     def gateway(
         self, on_event: Callable[[object], None], rendition_chooser: Callable[[int], int]
@@ -460,6 +474,7 @@ class FakeNetwork:
             gateway=self.gateway,
             path_monitor=self.path_monitor,
             cpu=lambda: cpu or FakeCpu(),
+            interfaces=lambda: self.interfaces,
             preflight=self.preflight,
             clock=self.clock,
             spawn=run_inline,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from player.core import thresholds as T
 from player.core.attribution.hop_stats import HopStats, Onset, find_onset, hop_stats, spread_path
 from player.core.attribution.inputs import AttributionInput, ProbeStatus, classify_path
+from player.core.host_traffic import HostLoad, HostTraffic
 from player.core.model import OnsetFacts, Segment
 from player.core.path_segments import is_loopback_host
 from player.core.stats import median
@@ -50,6 +51,17 @@ class Findings:
     # lies between, so hop delays name no network segment
     local_path: bool = False
     crowding_persisted: bool = False  # AttributionInput.crowding_persisted
+    host: HostTraffic | None = None  # this computer's other traffic (DeviceEvidence)
+
+    @property
+    def host_busy(self) -> bool:
+        """This computer received much besides the video before the stall."""
+        return self.host is not None and self.host.load is HostLoad.BUSY
+
+    @property
+    def host_quiet(self) -> bool:
+        """This computer received little besides the video before the stall."""
+        return self.host is not None and self.host.load is HostLoad.QUIET
 
     @property
     def isp_deep(self) -> bool:
@@ -97,6 +109,9 @@ class Findings:
             and o.kind == "crowded"
             and self.hops[o.pos].mode == "idle"
             and self.crowding_persisted
+            # gaps between our video's downloads are not idle while this computer
+            # downloads something else: the queue may be its own
+            and not self.host_busy
         )
 
     @property
@@ -260,6 +275,7 @@ def analyse(inp: AttributionInput) -> Findings:
         playback_rate=inp.playback_rate,
         local_path=local,
         crowding_persisted=inp.crowding_persisted,
+        host=dev.host_traffic,
     )
 
 

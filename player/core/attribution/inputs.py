@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from player.core.host_traffic import HostTraffic
 from player.core.model import Hop, ProbeSample, Segment
 from player.core.path_segments import (
     HOME_ORG,
@@ -107,6 +108,9 @@ class DeviceEvidence:
     process_cpu_pct: float | None = None  # psutil style: 100 = one core
     system_cpu_pct: float | None = None  # 0..100 of the whole machine
     cpu_count: int = 1
+    # this computer's other traffic over the seconds before the stall (None: not measured,
+    # e.g. libVLC fetched the video itself, so the player's own bytes are unknown)
+    host_traffic: HostTraffic | None = None
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from player.core.attribution.inputs import ProbeStatus
 from player.core.crowded_bar import crowded_bar_met
 from player.core.model import Evidence, Segment
 from player.core.wording import evidence as say
+from player.core.wording import host as host_words
 
 # evidence kinds shown first, by the verdict's segment
 LEAD_KINDS = {
@@ -81,6 +82,9 @@ def other_lines(f: Findings) -> list[Evidence]:
     cpu = say.cpu_line(f.system_cpu_pct, f.player_cpu_pct)
     if cpu:
         out.append(Evidence("cpu", cpu))
+    if f.host is not None and (f.host_busy or f.host_quiet):
+        kind = host_words.BUSY_KIND if f.host_busy else host_words.QUIET_KIND
+        out.append(host_words.evidence_line(kind, f.host.other_bps, f.host.span_s))
     if f.probe_status is not ProbeStatus.OK:
         out.append(Evidence("probe", say.probe_line(f.probe_status, f.probe_reason)))
         return out
@@ -129,6 +133,8 @@ def _ruled_out(f: Findings, rule_key: str, segment: Segment) -> list[str]:
         rtt = prev.idle_p50 if prev.idle_p50 is not None else prev.loaded_p50
         if rtt is not None:
             parts.append(say.steady_part(say.access_queue_words(f.isp_org), prev.label, rtt))
+    if segment in (Segment.ISP, Segment.HOME_NETWORK) and f.host_quiet and f.host is not None:
+        parts.append(host_words.quiet_part(f.host.other_bps))
     if segment is not Segment.DEVICE and f.frames_displayed > 0:
         if not f.device_drops and not f.cpu_saturated:
             parts.append(say.device_part(f.frames_dropped, f.system_cpu_pct))
@@ -145,6 +151,8 @@ def _unsettled(f: Findings, conf: float) -> list[str]:
         missing.append(say.ONLY_UNDER_LOAD)
     elif f.hops[o.pos].mode != "idle":
         missing.append(say.NO_IDLE_TIME)
+    elif f.host_busy:
+        missing.append(host_words.BUSY_MISSING)
     if not f.crowding_persisted:
         missing.append(say.NOT_PERSISTED)
     if not crowded_bar_met(conf):
@@ -167,6 +175,9 @@ def bounds_lines(f: Findings, rule_key: str, segment: Segment, conf: float) -> l
         out.append(Evidence(say.OPEN_KIND, say.not_checked_route_line()))
     seen_idle = f.onset is not None and f.onset.kind == "crowded"
     open_text = say.open_line(rule_key, f.isp_org, seen_idle, _unsettled(f, conf))
+    if rule_key == "isp_access" and (f.host_busy or f.host_quiet):  # what was measured
+        access = host_words.ACCESS_OPEN_BUSY if f.host_busy else host_words.ACCESS_OPEN_QUIET
+        open_text = access.replace("{isp}", say.isp_culprit(f.isp_org))
     if open_text:
         out.append(Evidence(say.OPEN_KIND, open_text))
     return out

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from player.core.model import Evidence, Segment, Verdict
 from player.core.units import fmt_bitrate, fmt_ms, ordinal
+from player.core.wording import host
 from player.core.wording import playback as pb  # the probe reasons' own words
 
 # --- culprits (Verdict.culprit) -------------------------------------------------------
@@ -460,6 +461,8 @@ def _plain(e: Evidence, verdict: Verdict) -> str:
         return f"{e.value:.0f} pictures were dropped while plenty of video was buffered."
     if e.kind == "cpu":
         return "This computer's processor was busy."
+    if e.kind in host.KINDS:
+        return host.plain(e)
     if e.kind == "probe":
         return plain_probe(e.text)
     if e.kind == SPEED_KIND and e.value:

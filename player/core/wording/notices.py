@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from player.core import thresholds as T
 from player.core.crowded_bar import BELOW_BAR_RULE, below_crowded_bar
 from player.core.model import Segment, Verdict
+from player.core.wording import host
 from player.core.wording.evidence import (
     GENERIC_ISP,
     NOTHING_POINTS,
@@ -44,7 +45,8 @@ SPEED_TOO = " This would stall even at normal speed; playing at {rate} needs {ra
 #   (thresholds.ISP_CROWDED_MIN_CONFIDENCE, seen while idle, persisting); below it the
 #   notice says what was measured and that the cause is not settled;
 # - a queue at home seen between our downloads may be other traffic or Wi-Fi trouble.
-_HOME_OTHERS = "It may be other devices at home, other downloads on this computer or a limit set in your router."
+# (the "what may fill it" sentence is then chosen by what was measured: wording.host)
+_HOME_OTHERS = host.OTHERS_UNMEASURED
 _NOT_SETTLED = "What causes them is not settled."
 _LOCAL = "(a port-forward, a local proxy or VPN client)"
 _TEMPLATES: dict[str, tuple[str, str]] = {
@@ -125,6 +127,8 @@ _FIRM_FROM = {
     "interconnect_slow": T.INTERCONNECT_FIRM_CONFIDENCE,
     "interconnect_crowded": T.INTERCONNECT_FIRM_CONFIDENCE,
 }
+# a queue at home: the notice adds this computer's other downloads when they were measured
+_HOME_KEYS = {"home_slow", "home_crowded"}
 # where the notice also says that we adapt (Netflix's 2014 wording); only in Auto mode
 _ADJUSTS = {"isp_crowded"}
 
@@ -218,6 +222,10 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
     if "{paren}" in text:
         generic = culprit is None or culprit.startswith("the video's")
         text = text.replace("{paren}", "" if generic else f" ({culprit})")
+    if key == "isp_access":  # this computer's own traffic, where it was measured
+        text = text.replace(_HOME_OTHERS, host.others_sentence(verdict.evidence))
+    elif key in _HOME_KEYS and (busy := host.busy_sentence(verdict.evidence)):
+        text = f"{text} {busy}"
     if adjusting and key in _ADJUSTS:
         text = f"{text} {ADJUSTING}"
     return scrub_addresses(text + too)

@@ -1,0 +1,68 @@
+"""The session measures this computer's other traffic and the verdict says it.
+
+Fakes: the clock, libVLC, the gateway, the path monitor and the interface counter
+(tests/support/fakes.py; the real counter is tested in tests/net/test_host_counters.py).
+The session's sampler, the traffic window, evidence and attribution are the real ones.
+"""
+
+from __future__ import annotations
+
+from player.core.model import PlaybackState, Segment
+from player.core.wording import host as host_words
+from player.net.rx_meter import RECEIVED
+from player.session import StallBegan
+from tests.session.conftest import Rig
+from tests.support.fakes import PATH_DESTINATION, queued_path
+
+OTHER_BPS = 5_000_000  # what the interface receives besides the player's own bytes
+
+
+def _stall_at_the_access_link(other_bps: float | None) -> Rig:
+    rig = Rig(probe_path=True, buffer_target_s=2.0)
+    if other_bps is not None:
+        start = rig.clock()
+        base = RECEIVED.total()  # the player's own bytes (none here: the gateway is fake)
+        rig.net.interfaces.rx = lambda: (
+            (RECEIVED.total() - base) + int((rig.clock() - start) * other_bps / 8)
+        )
+    rig.start()
+    monitor = rig.net.monitors[-1]
+    hops, samples = queued_path(idle_at=rig.clock() - 30.0, loaded_at=rig.clock(), from_hop=2)
+    monitor.discovered(hops, samples, PATH_DESTINATION)
+    rig.run(12.0)  # more than the traffic window of counters before the stall
+    rig.feeding = False
+    rig.run_until(lambda: rig.events(StallBegan), limit_s=10)
+    hops, samples = queued_path(idle_at=rig.clock() - 60.0, loaded_at=rig.clock() - 4.0,
+                                from_hop=2)  # fmt: skip
+    monitor.discovered(hops, samples, PATH_DESTINATION)
+    rig.run_until(
+        lambda: (v := rig.session.current_verdict) is not None and v.segment is Segment.ISP,
+        limit_s=10,
+    )
+    assert rig.session.state is PlaybackState.STALLED
+    return rig
+
+
+def test_other_downloads_on_this_computer_are_named_in_a_full_connection_notice() -> None:
+    rig = _stall_at_the_access_link(OTHER_BPS)
+    v = rig.session.current_verdict
+    assert v is not None and v.rule == "isp_access", v
+    assert "This computer is also downloading other data (5.0 Mbit/s besides" in v.message
+    busy = [e for e in v.evidence if e.kind == host_words.BUSY_KIND]
+    assert busy and abs(busy[0].value - OTHER_BPS) < 0.05 * OTHER_BPS
+    assert PATH_DESTINATION in rig.net.interfaces.asked  # read toward the video's server
+
+
+def test_a_quiet_computer_leaves_other_devices_and_the_router() -> None:
+    rig = _stall_at_the_access_link(0.0)
+    v = rig.session.current_verdict
+    assert v is not None and v.rule == "isp_access"
+    assert v.message.endswith(host_words.OTHERS_QUIET), v.message
+
+
+def test_unreadable_counters_say_nothing_either_way() -> None:
+    rig = _stall_at_the_access_link(None)
+    v = rig.session.current_verdict
+    assert v is not None and v.rule == "isp_access"
+    assert v.message.endswith(host_words.OTHERS_UNMEASURED), v.message
+    assert not any(e.kind in host_words.KINDS for e in v.evidence)
