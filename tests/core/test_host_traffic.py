@@ -119,14 +119,14 @@ def test_a_full_connection_with_this_computer_busy_says_so() -> None:
 
 
 def test_a_full_connection_with_this_computer_quiet_names_what_remains() -> None:
-    v = attribute(_with_host(make(path(inflate_at=2)), other=50_000))
+    v = attribute(_with_host(make(path(inflate_at=2)), other=60_000))
     assert v.rule == "isp_access"
     assert v.message == (
         "Your connection to Verizon is full right now. It may be other devices at home or a "
         "limit set in your router."
     )
     ruled_out = next(e.text for e in v.evidence if e.kind == "ruled_out")
-    assert "other downloads on this computer (only 50 kbit/s besides this video)" in ruled_out
+    assert "other downloads on this computer (only 60 kbit/s besides this video)" in ruled_out
 
 
 def test_unmeasured_or_unclear_traffic_keeps_all_three_possibilities() -> None:
@@ -156,3 +156,9 @@ def test_a_queue_at_home_adds_this_computers_downloads_when_measured() -> None:
 def test_the_busy_sentence_follows_the_evidence_not_the_rule_alone() -> None:
     v = attribute(_with_host(make(path(inflate_at=2)), other=4 * MBIT))
     assert notice_text(v) == v.message
+
+
+def test_a_computer_receiving_nothing_else_reads_as_next_to_nothing() -> None:
+    v = attribute(_with_host(make(path(inflate_at=2)), other=0.0))
+    ruled_out = next(e.text for e in v.evidence if e.kind == "ruled_out")
+    assert "other downloads on this computer (next to nothing besides this video)" in ruled_out

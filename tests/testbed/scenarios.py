@@ -160,6 +160,9 @@ class Scenario:
     note: str = ""
     accept_low_confidence: bool = False  # "unknown", or a non-ISP verdict with conf < 0.5
     max_accepted_confidence: float = 0.5
+    # words the overall verdict's notice must hold when its segment is right (the wording is
+    # judged too: e.g. this computer's own downloads must be named, not left unsaid)
+    says: str = ""
 
     @property
     def slow_link(self) -> bool:
@@ -177,6 +180,9 @@ class Scenario:
                 return False, f"{stalls} stall(s) where none was intended"
             return seg == "none", f"verdict {seg}"
         if seg == self.expected:
+            message = str(report["verdict"].get("message") or "")
+            if self.says and self.says not in message:
+                return False, f"{seg}, but the notice lacks {self.says!r}: {message!r}"
             return True, "expected segment"
         if self.accept_low_confidence and seg not in ("isp", "none") and (
             conf < self.max_accepted_confidence
@@ -192,7 +198,7 @@ ROUTERS = ("home", "isp_access", "isp_core", "interconnect", "server_edge")
 
 
 def default_scenarios() -> list[Scenario]:
-    """The acceptance matrix (issue): nine causes, each placed on its own link."""
+    """The acceptance matrix (issue): ten causes, each placed on its own link."""
     return [
         Scenario("none", "none", stall=False, note="no impairment"),
         Scenario(
@@ -210,6 +216,13 @@ def default_scenarios() -> list[Scenario]:
             shapes=(Shape("isp_access", "isp_core", CROWD_LINK_FACTOR, "highest"),),
             crowds=(Crowd("isp_neighbour", "subscriber"),),
             note="core -> access link carries the top rendition 2x, shared with neighbours' flows",
+        ),
+        Scenario(
+            "own_downloads", "isp",
+            shapes=(Shape("home", "isp_access", CROWD_LINK_FACTOR, "highest"),),
+            crowds=(Crowd("server_neighbour", "client"),),
+            says="This computer is also downloading other data",
+            note="this computer's own bulk downloads fill the access link beside the video",
         ),
         Scenario(
             "interconnect_slow", "interconnect",

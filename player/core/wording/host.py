@@ -38,9 +38,16 @@ def evidence_line(kind: str, other_bps: float, window_s: float) -> Evidence:
     return Evidence(kind, text, other_bps)
 
 
+# below this a rate reads as "next to nothing" rather than "0 kbit/s" (bits/s)
+NEXT_TO_NOTHING_BPS = 50_000
+
+
 def quiet_part(other_bps: float) -> str:
     """A ruled-out item: this computer's other downloads."""
-    return f"other downloads on this computer (only {fmt_bitrate(other_bps)} besides this video)"
+    amount = (
+        "next to nothing" if other_bps < NEXT_TO_NOTHING_BPS else f"only {fmt_bitrate(other_bps)}"
+    )
+    return f"other downloads on this computer ({amount} besides this video)"
 
 
 BUSY_MISSING = "this computer was downloading other data, so no time was idle"
