@@ -65,6 +65,9 @@ CROWD_LINK_FACTOR = 2.0
 #: ... but this many neighbours' bulk flows share it (our fair share: 1/(flows+1) of it,
 #: well below the lowest rendition; loss-based flows with full windows take even more).
 CROWD_FLOWS = 6
+#: bulk flows of the household's own downloads: our fair share of the access link (1/13 of
+#: 2x the top rendition) is well below the lowest rendition whatever the flows' timing.
+HOUSEHOLD_FLOWS = 12
 #: tbf parameters. ``latency`` bounds the standing queue a full buffer adds; it stays below
 #: the prober's timeout so loaded probes are answered late, not lost. ``burst`` is a couple
 #: of full-size packets (a large burst at a low rate would be a second queue of its own).
@@ -198,7 +201,7 @@ ROUTERS = ("home", "isp_access", "isp_core", "interconnect", "server_edge")
 
 
 def default_scenarios() -> list[Scenario]:
-    """The acceptance matrix (issue): ten causes, each placed on its own link."""
+    """The acceptance matrix (issue): eleven causes, each placed on its own link."""
     return [
         Scenario("none", "none", stall=False, note="no impairment"),
         Scenario(
@@ -220,9 +223,16 @@ def default_scenarios() -> list[Scenario]:
         Scenario(
             "own_downloads", "isp",
             shapes=(Shape("home", "isp_access", CROWD_LINK_FACTOR, "highest"),),
-            crowds=(Crowd("server_neighbour", "client"),),
+            crowds=(Crowd("server_neighbour", "client", flows=HOUSEHOLD_FLOWS),),
             says="This computer is also downloading other data",
             note="this computer's own bulk downloads fill the access link beside the video",
+        ),
+        Scenario(
+            "household_downloads", "isp",
+            shapes=(Shape("home", "isp_access", CROWD_LINK_FACTOR, "highest"),),
+            crowds=(Crowd("server_neighbour", "housemate", flows=HOUSEHOLD_FLOWS),),
+            says="It may be other devices at home",
+            note="another device at home fills the access link: 'full', never 'crowded'",
         ),
         Scenario(
             "interconnect_slow", "interconnect",
@@ -308,7 +318,7 @@ def roles_for(topo: Topology, server: str = "server", **extra: str) -> Roles:
         "server": server,
     }
     defaults = {"subscriber": "subscriber", "isp_neighbour": "neighbour",
-                "server_neighbour": "far"}
+                "server_neighbour": "far", "housemate": "housemate"}
     for role, name in defaults.items():
         if name in topo.nodes:
             roles[role] = name
@@ -318,10 +328,12 @@ def roles_for(topo: Topology, server: str = "server", **extra: str) -> Roles:
 
 def matrix_topology(prefix: str | None = None) -> Topology:
     """The reference topology plus ``subscriber``: another customer of the same ISP behind
-    the access router (the receiver of neighbours' traffic across the ISP's core)."""
+    the access router (the receiver of neighbours' traffic across the ISP's core), and
+    ``housemate``: another device behind the home router (the household's own traffic)."""
     ref = reference_topology(prefix)
-    nodes = [*ref.nodes.values(), Node("subscriber", "cust2.examplenet-isp.net", router=False)]
-    links = [*ref.links, Link("access", "subscriber")]
+    nodes = [*ref.nodes.values(), Node("subscriber", "cust2.examplenet-isp.net", router=False),
+             Node("housemate", "tablet.home", router=False)]  # another device at home
+    links = [*ref.links, Link("access", "subscriber"), Link("home", "housemate")]
     return Topology(nodes, links, client=ref.client, prefix=ref.prefix)
 
 
