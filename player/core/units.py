@@ -6,7 +6,9 @@ NO_VALUE = "—"  # shown where a measurement is missing
 
 
 def fmt_ms(value: float) -> str:
-    """'310 ms', '1 ms', '0.4 ms'."""
+    """'310 ms', '1 ms', '0.4 ms', 'under 0.1 ms' (not '0 ms' for a real 0.04 ms)."""
+    if 0 < abs(value) < 0.05:
+        return "under 0.1 ms"
     if abs(value) >= 10 or float(value).is_integer():
         return f"{value:.0f} ms"
     text = f"{value:.1f}".rstrip("0").rstrip(".")

@@ -28,6 +28,7 @@ from player.core.attribution import (
 )
 from player.core.model import Evidence, Hop, ProbeSample, Segment, Stall, Verdict
 from player.core.units import fmt_bitrate, fmt_ms, ordinal
+from tests.core.flow_cases import SLOW_SENDER, with_flow
 
 # 1 home router, 2-3 the ISP, 4 first hop of the CDN (interconnect side), 5-6 the CDN
 ORGS = ["home", "Verizon", "Verizon", "ExampleCDN", "ExampleCDN", "ExampleCDN"]
@@ -160,6 +161,8 @@ SCENARIOS: dict[str, AttributionInput] = {
     "server_ttfb": make(ttfb=SLOW_TTFB, throughput=[]),
     # the demo's case: the server is this computer (loopback), nothing lies between
     "server_local": make(LOOPBACK, host="127.0.0.1"),
+    # the flow's own signals: below need, RTT at its floor, no loss (tests/core/flow_cases)
+    "server_sends_slowly": with_flow(make(), SLOW_SENDER),
     "device_cpu": make(device=DeviceEvidence(system_cpu_pct=97.0), throughput=[3e6]),
     # the ISP's hops inflate under our load, but the link carries 1x: the 2x speed is why
     "speed_shortfall": make(path(inflate_at=2), throughput=[3e6] * 4, rate=2.0),
@@ -669,6 +672,7 @@ def test_formatting_helpers() -> None:
         "101st",
     ]
     assert fmt_ms(1.0) == "1 ms" and fmt_ms(0.44) == "0.4 ms" and fmt_ms(310.4) == "310 ms"
+    assert fmt_ms(0.04) == "under 0.1 ms" and fmt_ms(0.0) == "0 ms"  # never "0 ms" for 0.04
     assert fmt_bitrate(0.6e6) == "0.6 Mbit/s" and fmt_bitrate(2.5e6) == "2.5 Mbit/s"
     assert fmt_bitrate(25e6) == "25 Mbit/s" and fmt_bitrate(64e3) == "64 kbit/s"
 

@@ -158,6 +158,9 @@ class Scenario:
     server_delay_s: float = 0.0  # first-byte delay per media segment (application)
     server_rate_factor: float = 0.0  # app-level pacing, x lowest rendition (0: off)
     silent: tuple[str, ...] = ()  # roles whose routers answer no probes
+    # roles whose routers rate-limit ICMP like most real routers (Linux's default: one reply
+    # per second per destination, a burst of 6); the testbed's others answer every probe
+    rate_limited: tuple[str, ...] = ()
     ccs: tuple[str, ...] = ("cubic",)  # congestion controls of the stream server to run
     stall: bool = True  # a stall is intended
     note: str = ""
@@ -201,7 +204,7 @@ ROUTERS = ("home", "isp_access", "isp_core", "interconnect", "server_edge")
 
 
 def default_scenarios() -> list[Scenario]:
-    """The acceptance matrix (issue): eleven causes, each placed on its own link."""
+    """The acceptance matrix (issue): the causes, each placed on its own link, and some as real routers answer."""
     return [
         Scenario("none", "none", stall=False, note="no impairment"),
         Scenario(
@@ -244,6 +247,16 @@ def default_scenarios() -> list[Scenario]:
             shapes=(Shape("isp_core", "interconnect", CROWD_LINK_FACTOR, "highest"),),
             crowds=(Crowd("server_neighbour", "isp_neighbour"),),
             note="interconnect -> core link shared with bulk flows from the video network",
+        ),
+        Scenario(
+            "isp_access_slow_icmp_limited", "isp",
+            shapes=(Shape("home", "isp_access", SLOW_FACTOR),), rate_limited=ROUTERS,
+            note="access link too slow; every router rate-limits its ICMP answers",
+        ),
+        Scenario(
+            "interconnect_slow_icmp_limited", "interconnect",
+            shapes=(Shape("isp_core", "interconnect", SLOW_FACTOR),), rate_limited=ROUTERS,
+            note="interconnect too slow; every router rate-limits its ICMP answers",
         ),
         Scenario(
             "server_app_slow", "server", server_delay_s=SERVER_DELAY_FACTOR,
@@ -416,6 +429,8 @@ def applied(topo: Topology, roles: Roles, sc: Scenario, stream: StreamInfo,
             info["shapes"].append(f"{far}->{near} {rate / 1000:.0f} kbit/s")
         for r in sc.silent:
             topo.block_probes(roles[r])
+        for r in sc.rate_limited:
+            topo.rate_limit_probes(roles[r])
         with crowding(topo, roles, sc.crowds, seconds) as procs:
             if procs:
                 time.sleep(CROWD_WARMUP_S)
@@ -425,6 +440,8 @@ def applied(topo: Topology, roles: Roles, sc: Scenario, stream: StreamInfo,
         for s in sc.shapes:
             topo.unshape(roles[s.far], roles[s.near])
         for r in sc.silent:
+            topo.unblock_probes(roles[r])
+        for r in sc.rate_limited:
             topo.unblock_probes(roles[r])
 
 

@@ -53,6 +53,9 @@ DEFAULT_POOL = "198.18.0.0/15"  # RFC 2544 benchmarking range: never routed on t
 LINK_PREFIXLEN = 24
 IFNAME_MAX = 15
 ICMP_SILENT_RATELIMIT = 2_147_483_647  # ms between ICMP errors: i.e. never
+#: Linux's default icmp_ratelimit (ms): one ICMP error per second per destination, with a
+#: burst of 6 (XRLIM_BURST_FACTOR); most real routers limit their answers similarly.
+ICMP_REAL_RATELIMIT_MS = 1000
 CMD_TIMEOUT_S = 20.0
 KILL_GRACE_S = 1.0
 NSSWITCH = (
@@ -575,6 +578,11 @@ class Topology:
         """Make ``node`` silent: it stops sending ICMP time exceeded and unreachable."""
         self.sysctl(node, "net.ipv4.icmp_ratelimit", str(ICMP_SILENT_RATELIMIT))
         self.silent.add(node)
+
+    def rate_limit_probes(self, node: str, interval_ms: int = ICMP_REAL_RATELIMIT_MS) -> None:
+        """Make ``node`` answer as real routers do: ICMP errors rate-limited per destination
+        (undone by :meth:`unblock_probes`)."""
+        self.sysctl(node, "net.ipv4.icmp_ratelimit", str(interval_ms))
 
     def unblock_probes(self, node: str) -> None:
         self.sysctl(node, "net.ipv4.icmp_ratelimit", "0")
