@@ -799,3 +799,9 @@ def test_queue_starting_at_an_unplaceable_hop_is_ambiguous_not_flat() -> None:
     assert v.confidence < 0.5 and v.message.startswith("Playback stalled. We could not tell")
     assert "none inflated" not in next(r.doc for r in RULES if r.key == v.rule)
     assert v.evidence[0].text.startswith("RTT to 3rd hop rose 10")
+
+
+def test_a_range_with_a_tiny_low_end_reads_as_zero() -> None:
+    from player.core.wording.evidence import swing_line
+
+    assert swing_line("2nd hop", 0.04, 23.0).startswith("RTT to 2nd hop swung 0-23 ms")

@@ -72,6 +72,8 @@ HOUSEHOLD_FLOWS = 12
 #: the prober's timeout so loaded probes are answered late, not lost. ``burst`` is a couple
 #: of full-size packets (a large burst at a low rate would be a second queue of its own).
 QUEUE_LATENCY = "200ms"
+#: a policer rather than a shaper: a tbf queue of ~5 ms drops what exceeds the rate
+POLICER_LATENCY = "5ms"
 BURST = "3kb"
 #: crowding flows start this long before the player, so the queue is standing when it starts
 CROWD_WARMUP_S = 3.0
@@ -257,6 +259,12 @@ def default_scenarios() -> list[Scenario]:
             "interconnect_slow_icmp_limited", "interconnect",
             shapes=(Shape("isp_core", "interconnect", SLOW_FACTOR),), rate_limited=ROUTERS,
             note="interconnect too slow; every router rate-limits its ICMP answers",
+        ),
+        Scenario(
+            "isp_access_policer", "isp",
+            shapes=(Shape("home", "isp_access", SLOW_FACTOR, latency=POLICER_LATENCY),),
+            ccs=BOTH_CC,
+            note="the access link polices: a tbf whose queue holds ~5 ms, so it drops",
         ),
         Scenario(
             "server_app_slow", "server", server_delay_s=SERVER_DELAY_FACTOR,

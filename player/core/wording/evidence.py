@@ -82,8 +82,9 @@ def hop_label(hop: int, org: str | None, *, home: bool) -> str:
 
 
 def _range(lo: float, hi: float) -> str:
-    """'12-40 ms'."""
-    return f"{fmt_ms(lo).removesuffix(' ms')}-{fmt_ms(hi)}"
+    """'12-40 ms', '0-23 ms' (a bound under 0.1 ms reads as 0 in a range)."""
+    low = fmt_ms(lo) if lo >= 0.05 or lo <= 0 else "0 ms"
+    return f"{low.removesuffix(' ms')}-{fmt_ms(hi)}"
 
 
 # --- hop RTTs -------------------------------------------------------------------------
