@@ -253,10 +253,7 @@ class EntryHandler:
 
     def _setup_virtual(self, sess: Session, playlists: list[MediaPlaylist]) -> str:
         for i, mp in enumerate(playlists):
-            for seg in mp.segments:
-                self.routes.allow(
-                    sess, seg.uri, UriRole.SEGMENT, rendition=i, seq=seg.seq, duration=seg.duration
-                )
+            self.routes.allow_segments(sess, i, mp.segments)
         ref = playlists[0]
         self.ledger.learn_timing(sess.run, ref.segments)
         master_text = sess.plan.go_virtual(playlists, self.routes.virtual_index_url(sess))

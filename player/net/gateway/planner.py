@@ -20,6 +20,7 @@ from typing import Any
 
 from player.net.gateway.model import Rendition, RenditionSwitched
 from player.net.manifests import MasterPlaylist, MediaPlaylist, MediaSegment, Variant
+from player.net.pacing import Pacer
 
 __all__ = [
     "ALIGN_TOLERANCE_S",
@@ -66,6 +67,7 @@ def aligned(
     if not playlists:
         return "no renditions"
     ref = playlists[0]
+    pace = Pacer()  # a gateway thread: give the GIL away every few ms (player.net.pacing)
     for i, p in enumerate(playlists):
         if p.has_byteranges and not self_init:
             return f"rendition {i} uses byte ranges"
@@ -84,6 +86,7 @@ def aligned(
         if ref.segments and p.segments and not common:
             return f"rendition {i} shares no media sequence numbers with rendition 0"
         for seq in common:
+            pace()
             a, b = p.segment(seq), ref.segment(seq)
             if a is None or b is None or abs(a.duration - b.duration) > tolerance_s:
                 return f"rendition {i} segment {seq} has a different duration"
@@ -116,7 +119,9 @@ def build_virtual_media(
         lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{ref.discontinuity_sequence}")
     if not ref.is_live:
         lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
+    pace = Pacer()  # a gateway thread: give the GIL away every few ms (player.net.pacing)
     for i, s in enumerate(ref.segments):
+        pace()
         if s.discontinuity or every or (self_init and i > 0):
             lines.append("#EXT-X-DISCONTINUITY")
         lines.append(f"#EXTINF:{s.duration:.6f},")

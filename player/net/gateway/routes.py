@@ -33,7 +33,7 @@ import secrets
 import threading
 import traceback
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,7 +42,8 @@ from player.net.gateway.ledger import MediaRun
 from player.net.gateway.model import Mode
 from player.net.gateway.planner import HlsPlan
 from player.net.gateway.server import ClientGone, Handler
-from player.net.manifests import MediaPlaylist, UriRole
+from player.net.manifests import MediaPlaylist, MediaSegment, UriRole
+from player.net.pacing import Pacer
 from player.net.timing import policy_scope
 from player.net.transfer import FetchAborted
 from player.net.url_policy import AddressPolicy
@@ -74,6 +75,7 @@ MAX_ALLOWED = 300_000
 #: fetching one the origin just dropped from the playlist.
 LIVE_KEEP_SEGMENTS = 6
 _PRUNABLE = (UriRole.SEGMENT, UriRole.PART)
+ALLOW_CHUNK = 500  # segments allowed per hold of the session lock (~1 ms of work)
 _NAME_RE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -192,6 +194,26 @@ class Routes:
                 if len(sess.allowed) > MAX_ALLOWED:
                     self._evict(sess)
         return f"{self._base_url()}/{sess.sid}/r/{b64(url)}/{name_for(url)}"
+
+    def allow_segments(
+        self, sess: Session, rendition: int, segments: Sequence[MediaSegment]
+    ) -> None:
+        """:meth:`allow` for each of a rendition's segments, in order (virtual mode names
+        every one up front): the same entries, without building the gateway URL of each
+        (nobody asks for them), and the lock taken per chunk, so a request of the session
+        waits for one chunk, not 50 000 entries."""
+        allowed = sess.allowed
+        pace = Pacer()  # a gateway thread: give the GIL away every few ms (player.net.pacing)
+        for start in range(0, len(segments), ALLOW_CHUNK):
+            pace()
+            with sess.lock:
+                for seg in segments[start : start + ALLOW_CHUNK]:
+                    allowed.pop(seg.uri, None)  # re-inserted: the newest entry
+                    allowed[seg.uri] = Allowed(
+                        seg.uri, UriRole.SEGMENT, rendition, seg.seq, seg.duration
+                    )
+                    if len(allowed) > MAX_ALLOWED:
+                        self._evict(sess)
 
     @staticmethod
     def _evict(sess: Session) -> None:
