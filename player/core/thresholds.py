@@ -196,6 +196,17 @@ HOST_OTHER_BUSY_BPS = 500_000.0
 HOST_OTHER_BUSY_FRACTION = 0.25
 HOST_OTHER_QUIET_BPS = 200_000.0
 HOST_OTHER_QUIET_FRACTION = 0.10
+# The interface must have received at least 95 % of what the player read in the window
+# (the player's bytes pass through it; a little slack for bytes buffered in the kernel at
+# the window's edges). Less means the interface does not carry the video (a local route,
+# another interface, another address family): nothing is judged.
+HOST_RX_CONSISTENT_FRACTION = 0.95
+# Multicast and broadcast floods (IPTV on a LAN) are not downloads: before "busy" is said,
+# every multicast packet counted is taken off at the largest Ethernet frame (1514 bytes),
+# so only what multicast cannot explain remains. "Quiet" is judged on the whole count.
+MULTICAST_MAX_FRAME_BYTES = 1514
+# Below this an "other" rate reads as "next to nothing" (bits/s; wording.host).
+HOST_NEXT_TO_NOTHING_BPS = 50_000.0
 # Base confidence of each row of attribution.RULES, before sample-count and margin
 # scaling. Path rows are high because a located queue is direct evidence; "crowded"
 # rows higher still because inflation while idle cannot be our own flow. Interconnect is

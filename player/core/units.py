@@ -5,10 +5,16 @@ from __future__ import annotations
 NO_VALUE = "—"  # shown where a measurement is missing
 
 
+# Below this a time shows as "under 0.1 ms" (one decimal place would round it to 0).
+SUB_RESOLUTION_MS = 0.05
+
+
 def fmt_ms(value: float) -> str:
     """'310 ms', '1 ms', '0.4 ms', 'under 0.1 ms' (not '0 ms' for a real 0.04 ms)."""
-    if 0 < abs(value) < 0.05:
+    if 0 < value < SUB_RESOLUTION_MS:
         return "under 0.1 ms"
+    if -SUB_RESOLUTION_MS < value < 0:
+        return "0 ms"  # a tiny negative difference: no sign worth showing
     if abs(value) >= 10 or float(value).is_integer():
         return f"{value:.0f} ms"
     text = f"{value:.1f}".rstrip("0").rstrip(".")

@@ -43,6 +43,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.connection import allowed_gai_family
 
+from player.net.rx_meter import RECEIVED
 from player.net.url_policy import AddressPolicy, AddressRefused
 
 __all__ = [
@@ -153,6 +154,7 @@ class TimedConnection:
                 sock.connect(sa)
                 self._sw_connect_ms = (time.perf_counter() - t1) * 1000.0
                 self._sw_peer = str(sa[0])  # checked again when reused from the pool
+                RECEIVED.note_peer(self._sw_peer)  # the interface toward it (host_counters)
                 return sock
             except OSError as e:
                 err = e

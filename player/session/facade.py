@@ -79,7 +79,7 @@ class Session:
             self.factories.cpu(),
             self.tracker,
             self.policy,
-            self.factories.interfaces(),
+            self.factories.traffic(),
         )
         self.configure_naming(org_overrides, rdap_url)
 

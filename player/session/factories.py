@@ -18,7 +18,7 @@ import psutil
 
 from player.core.model import Hop, ProbeSample
 from player.net import gateway as gw
-from player.net.host_counters import InterfaceCounters
+from player.net.host_counters import TrafficReader, TrafficReading
 from player.net.path.monitor import PathMonitor
 from player.net.preflight import PreflightResult, preflight
 from player.net.tls_policy import TlsExemptions
@@ -91,10 +91,11 @@ class PsutilCpu:
         return psutil.cpu_count() or 1
 
 
-class InterfaceReader(Protocol):
-    """The video interface's received bytes (player.net.host_counters.InterfaceCounters)."""
+class TrafficSource(Protocol):
+    """The interface toward the video's server and the player's own received bytes
+    (player.net.host_counters.TrafficReader)."""
 
-    def rx_bytes(self, destination: str | None) -> int | None: ...
+    def read(self) -> TrafficReading | None: ...
 
 
 def start_daemon(target: Callable[[], None], name: str) -> threading.Thread:
@@ -137,7 +138,7 @@ class SessionFactories:
     gateway: Callable[..., GatewayLike] = real_gateway
     path_monitor: Callable[..., PathMonitorLike] = real_path_monitor
     cpu: Callable[[], CpuSampler] = PsutilCpu
-    interfaces: Callable[[], InterfaceReader] = InterfaceCounters
+    traffic: Callable[[], TrafficSource] = TrafficReader
     preflight: Callable[[str, float], PreflightResult] = real_preflight
     clock: Callable[[], float] = time.monotonic
     spawn: Callable[[Callable[[], None], str], threading.Thread | None] = start_daemon

@@ -12,9 +12,8 @@ from player.core import evidence
 from player.core.host_traffic import HostTrafficWindow
 from player.core.model import BufferSample, PlaybackState
 from player.net import gateway as gw
-from player.net.rx_meter import RECEIVED
 from player.playback.vlc import VlcPlayer
-from player.session.factories import CpuSampler, GatewayLike, InterfaceReader, PathMonitorLike
+from player.session.factories import CpuSampler, GatewayLike, PathMonitorLike, TrafficSource
 from player.session.media import OpenMedia
 from player.session.rendition_policy import RenditionPolicy
 from player.session.stall_tracker import StallTracker
@@ -36,11 +35,11 @@ class Sampler:
         cpu: CpuSampler,
         tracker: StallTracker,
         policy: RenditionPolicy,
-        interfaces: InterfaceReader | None = None,
+        traffic: TrafficSource | None = None,
     ) -> None:
         self.player = player
         self.cpu = cpu
-        self._interfaces = interfaces
+        self._traffic = traffic
         # this computer's other traffic: interface counters vs the player's own bytes
         self.host = HostTrafficWindow()
         self._tracker = tracker
@@ -74,7 +73,7 @@ class Sampler:
             media.last_position_s = t
         if now - self._last_device_at >= DEVICE_EVERY_S:
             self._sample_device(now, media, path)
-            self._sample_traffic(now, gateway, path)
+            self._sample_traffic(now, media, gateway)
         g = gateway
         # For a progressive file the gateway can only estimate media time from bytes
         # (constant bitrate): too rough to call a freeze a glitch, so it is not used.
@@ -113,19 +112,26 @@ class Sampler:
             )
         return t
 
-    def _sample_traffic(
-        self, now: float, gateway: GatewayLike | None, path: PathMonitorLike | None
-    ) -> None:
-        """One reading of the video interface's counter and the player's own bytes (only
-        through the gateway: when libVLC fetches the video itself its bytes are unknown)."""
-        if gateway is None or path is None or self._interfaces is None:
+    def _sample_traffic(self, now: float, media: OpenMedia, gateway: GatewayLike | None) -> None:
+        """One reading of the interface toward the video's server and the player's own
+        bytes, only while the gateway fetches the video itself (when libVLC does, its bytes
+        are not the player's count: the readings start again)."""
+        fetching = (
+            gateway is not None
+            and media.per_segment_data
+            and gateway.mode not in (gw.Mode.PENDING, gw.Mode.DIRECT)
+        )
+        reading = self._traffic.read() if fetching and self._traffic is not None else None
+        if reading is None:
+            self.host.clear()
             return
-        snap = path.snapshot()
-        rx = self._interfaces.rx_bytes(getattr(snap, "destination", None))
-        if rx is None:
-            return
-        probe_replies = int(getattr(snap, "probe_bytes", 0) or 0) // 2  # both directions
-        self.host.add(now, rx, RECEIVED.total() + probe_replies)
+        self.host.add(
+            now,
+            reading.host_rx_bytes,
+            reading.player_rx_bytes,
+            reading.multicast_packets,
+            reading.forwarding,
+        )
 
     def _sample_device(self, now: float, media: OpenMedia, path: PathMonitorLike | None) -> None:
         self._last_device_at = now

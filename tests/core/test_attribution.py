@@ -805,3 +805,5 @@ def test_a_range_with_a_tiny_low_end_reads_as_zero() -> None:
     from player.core.wording.evidence import swing_line
 
     assert swing_line("2nd hop", 0.04, 23.0).startswith("RTT to 2nd hop swung 0-23 ms")
+    assert swing_line("2nd hop", 0.01, 0.03).startswith("RTT to 2nd hop swung under 0.1 ms")
+    assert fmt_ms(-0.02) == "0 ms" and fmt_ms(-3.0) == "-3 ms"

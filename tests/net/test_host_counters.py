@@ -2,7 +2,8 @@
 
 Two namespaces joined by a veth pair; a child process in one downloads from a server in
 the other and reads :class:`player.net.host_counters.InterfaceCounters` before and after.
-A tun device (a VPN-like point-to-point interface) and loopback must give no counter. Needs
+A tun device (a VPN-like interface), loopback and this computer's own address must give no
+interface; the player's bytes are counted by the real fetcher. Needs
 root and ``ip`` (CI runs as root); skipped elsewhere, a failure under
 STALLWATCH_REQUIRE_FAULTS=1 (tests/faults/sandbox.require_or_skip).
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from player.core import thresholds as T
 from tests.faults.sandbox import require_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,25 +30,28 @@ TIMEOUT_S = 60.0  # ends a hang only
 
 CHILD = textwrap.dedent(
     """
-    import json, socket, sys
-    from player.net.host_counters import InterfaceCounters, interface_for
-    from player.net.rx_meter import RECEIVED
-    peer, tun_peer, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    c = InterfaceCounters()
-    before = c.rx_bytes(peer)
-    got = 0
-    with socket.create_connection((peer, 8765), timeout=30) as s:
-        while got < size:
-            data = s.recv(65536)
-            if not data:
-                break
-            got += len(data)
-    after = c.rx_bytes(peer)
+    import json, sys
+    from player.core.model import FetchKind
+    from player.net.fetch import Fetcher
+    from player.net.host_counters import TrafficReader, interface_for
+    url, tun_peer = sys.argv[1], sys.argv[2]
+    fetcher, reader = Fetcher(), TrafficReader()
+    def download():
+        tr = fetcher.open(url, FetchKind.SEGMENT)
+        got = sum(len(c) for c in tr.chunks())
+        tr.close()
+        return got
+    none_yet = reader.read()  # no upstream connection made yet: no peer, no reading
+    download()
+    before = reader.read()
+    got = download()
+    after = reader.read()
     print(json.dumps({
-        "iface": interface_for(peer), "before": before, "after": after, "got": got,
-        "loopback": interface_for("127.0.0.1"), "tun": interface_for(tun_peer),
-        "tun_rx": InterfaceCounters().rx_bytes(tun_peer), "none": c.rx_bytes(None),
-        "meter": RECEIVED.total(),
+        "none_yet": none_yet is None, "got": got,
+        "iface": interface_for("10.77.0.2"), "loopback": interface_for("127.0.0.1"),
+        "self": interface_for("10.77.0.1"), "tun": interface_for(tun_peer),
+        "host": after.host_rx_bytes - before.host_rx_bytes,
+        "player": after.player_rx_bytes - before.player_rx_bytes,
     }))
     """
 )
@@ -56,9 +61,12 @@ SERVER = textwrap.dedent(
     size = int(sys.argv[1])
     srv = socket.create_server(("10.77.0.2", 8765))
     print("ready", flush=True)
-    conn, _ = srv.accept()
-    conn.sendall(b"x" * size)
-    conn.close()
+    for _ in range(2):
+        conn, _ = srv.accept()
+        conn.recv(65536)  # the request
+        head = f"HTTP/1.1 200 OK\\r\\nContent-Length: {size}\\r\\nConnection: close\\r\\n\\r\\n"
+        conn.sendall(head.encode() + b"x" * size)
+        conn.close()
     """
 )
 
@@ -90,7 +98,7 @@ def two_namespaces() -> Iterator[tuple[str, str]]:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=TIMEOUT_S)
 
 
-def test_the_video_interface_counts_what_arrives_and_tunnels_give_none(two_namespaces) -> None:  # noqa: ANN001
+def test_the_interface_toward_the_server_counts_what_arrives(two_namespaces) -> None:  # noqa: ANN001
     a, b = two_namespaces
     server = subprocess.Popen(
         ["ip", "netns", "exec", b, sys.executable, "-c", SERVER, str(PAYLOAD)],
@@ -101,19 +109,19 @@ def test_the_video_interface_counts_what_arrives_and_tunnels_give_none(two_names
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         out = subprocess.run(
-            ["ip", "netns", "exec", a, sys.executable, "-c", CHILD, "10.77.0.2", "10.88.0.2",
-             str(PAYLOAD)],
+            ["ip", "netns", "exec", a, sys.executable, "-c", CHILD,
+             "http://10.77.0.2:8765/video.bin", "10.88.0.2"],
             capture_output=True, text=True, timeout=TIMEOUT_S, env=env, check=True,
         )  # fmt: skip
     finally:
         server.wait(timeout=TIMEOUT_S)
     got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["none_yet"]
     assert got["got"] == PAYLOAD
     assert got["iface"] == "swhc0"
-    received = got["after"] - got["before"]
-    # the payload plus TCP/IP/Ethernet headers: within the overhead the core allows for
-    assert PAYLOAD <= received <= PAYLOAD * 1.06, received
+    assert got["player"] == PAYLOAD  # every body byte, counted once
+    # the interface saw the body plus TCP/IP/Ethernet headers: within the allowance
+    assert PAYLOAD <= got["host"] <= PAYLOAD * T.HOST_RX_OVERHEAD, got["host"]
     assert got["loopback"] is None  # no network on loopback
-    assert got["tun"] is None and got["tun_rx"] is None  # a tunnel shows only its own traffic
-    assert got["none"] is None
-    assert got["meter"] == 0  # raw sockets are not the player's HTTP bodies
+    assert got["self"] is None  # an address of this computer: a local route
+    assert got["tun"] is None  # a tunnel shows only its own traffic

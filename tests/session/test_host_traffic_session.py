@@ -9,23 +9,31 @@ from __future__ import annotations
 
 from player.core.model import PlaybackState, Segment
 from player.core.wording import host as host_words
-from player.net.rx_meter import RECEIVED
+from player.net import gateway as gw
+from player.net.host_counters import TrafficReading
 from player.session import StallBegan
 from tests.session.conftest import Rig
 from tests.support.fakes import PATH_DESTINATION, queued_path
 
 OTHER_BPS = 5_000_000  # what the interface receives besides the player's own bytes
+RECEIVED_BY_THE_FAKE_GATEWAY_BPS = 2_000_000  # the player's own bytes, as the reader counts
 
 
-def _stall_at_the_access_link(other_bps: float | None) -> Rig:
+def _stall_at_the_access_link(other_bps: float | None, *, direct: bool = False) -> Rig:
     rig = Rig(probe_path=True, buffer_target_s=2.0)
     if other_bps is not None:
         start = rig.clock()
-        base = RECEIVED.total()  # the player's own bytes (none here: the gateway is fake)
-        rig.net.interfaces.rx = lambda: (
-            (RECEIVED.total() - base) + int((rig.clock() - start) * other_bps / 8)
-        )
-    rig.start()
+
+        def reading() -> TrafficReading:
+            player = RECEIVED_BY_THE_FAKE_GATEWAY_BPS * (rig.clock() - start) / 8
+            other = other_bps * (rig.clock() - start) / 8
+            return TrafficReading(int(player * 1.05 + other), int(player), 0, False)
+
+        rig.net.traffic.reading = reading
+    g = rig.start()
+    if direct:  # libVLC fetches the segments itself: the player's bytes are not counted
+        g.mode = gw.Mode.DIRECT
+        rig.session.media.per_segment_data = False
     monitor = rig.net.monitors[-1]
     hops, samples = queued_path(idle_at=rig.clock() - 30.0, loaded_at=rig.clock(), from_hop=2)
     monitor.discovered(hops, samples, PATH_DESTINATION)
@@ -47,10 +55,10 @@ def test_other_downloads_on_this_computer_are_named_in_a_full_connection_notice(
     rig = _stall_at_the_access_link(OTHER_BPS)
     v = rig.session.current_verdict
     assert v is not None and v.rule == "isp_access", v
-    assert "This computer is also downloading other data (5.0 Mbit/s besides" in v.message
+    assert "This computer was also receiving other data (5.0 Mbit/s besides" in v.message
     busy = [e for e in v.evidence if e.kind == host_words.BUSY_KIND]
     assert busy and abs(busy[0].value - OTHER_BPS) < 0.05 * OTHER_BPS
-    assert PATH_DESTINATION in rig.net.interfaces.asked  # read toward the video's server
+    assert rig.net.traffic.reads > 10  # once per device tick
 
 
 def test_a_quiet_computer_leaves_other_devices_and_the_router() -> None:
@@ -66,3 +74,22 @@ def test_unreadable_counters_say_nothing_either_way() -> None:
     assert v is not None and v.rule == "isp_access"
     assert v.message.endswith(host_words.OTHERS_UNMEASURED), v.message
     assert not any(e.kind in host_words.KINDS for e in v.evidence)
+
+
+def test_when_libvlc_fetches_the_video_itself_nothing_is_said() -> None:
+    rig = _stall_at_the_access_link(OTHER_BPS, direct=True)
+    v = rig.session.current_verdict
+    assert v is not None and v.rule == "isp_access"
+    assert v.message.endswith(host_words.OTHERS_UNMEASURED), v.message
+    assert rig.net.traffic.reads == 0
+
+
+def test_a_long_stall_keeps_what_was_measured_before_it() -> None:
+    rig = _stall_at_the_access_link(OTHER_BPS)
+    first = rig.session.current_verdict
+    assert first is not None and host_words.BUSY_KIND in [e.kind for e in first.evidence]
+    rig.run(60.0)  # far longer than the readings kept: the verdict is re-made meanwhile
+    assert rig.session.state is PlaybackState.STALLED
+    v = rig.session.current_verdict
+    assert v is not None and host_words.BUSY_KIND in [e.kind for e in v.evidence], v.evidence
+    assert "crowded" not in v.message

@@ -22,6 +22,7 @@ from player.core.attribution import ProbeStatus
 from player.core.evidence import InFlightTransfer
 from player.core.model import Fetch, FetchKind, Hop, ProbeSample, Segment
 from player.net import gateway as gw
+from player.net.host_counters import TrafficReading
 from player.net.path.monitor import PathSnapshot
 from player.net.preflight import PreflightResult
 from player.playback.vlc import MAX_RATE, MIN_RATE, EventKind, PlayerEvent
@@ -311,17 +312,17 @@ class FakeGateway:
         return index
 
 
-class FakeInterfaces:
-    """The video interface's counter, as the test sets it (None: not readable, the default,
-    so no session test depends on this machine's own network traffic)."""
+class FakeTraffic:
+    """The interface counter and the player's own bytes, as the test sets them (None: not
+    readable, the default, so no session test depends on this machine's own traffic)."""
 
     def __init__(self) -> None:
-        self.rx: Callable[[], int] | None = None  # the counter's reading now
-        self.asked: list[str | None] = []
+        self.reading: Callable[[], TrafficReading | None] = lambda: None
+        self.reads = 0
 
-    def rx_bytes(self, destination: str | None) -> int | None:
-        self.asked.append(destination)
-        return self.rx() if destination and self.rx is not None else None
+    def read(self) -> TrafficReading | None:
+        self.reads += 1
+        return self.reading()
 
 
 class FakePathMonitor:
@@ -444,7 +445,7 @@ class FakeNetwork:
     gateways: list[FakeGateway] = field(default_factory=list)
     monitors: list[FakePathMonitor] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
-    interfaces: FakeInterfaces = field(default_factory=FakeInterfaces)
+    traffic: FakeTraffic = field(default_factory=FakeTraffic)
 
     def gateway(
         self, on_event: Callable[[object], None], rendition_chooser: Callable[[int], int]
@@ -474,7 +475,7 @@ class FakeNetwork:
             gateway=self.gateway,
             path_monitor=self.path_monitor,
             cpu=lambda: cpu or FakeCpu(),
-            interfaces=lambda: self.interfaces,
+            traffic=lambda: self.traffic,
             preflight=self.preflight,
             clock=self.clock,
             spawn=run_inline,

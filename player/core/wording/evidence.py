@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 
 from player.core.model import Evidence, Segment, Verdict
-from player.core.units import fmt_bitrate, fmt_ms, ordinal
+from player.core.units import SUB_RESOLUTION_MS, fmt_bitrate, fmt_ms, ordinal
 from player.core.wording import host
 from player.core.wording import playback as pb  # the probe reasons' own words
 
@@ -82,8 +82,10 @@ def hop_label(hop: int, org: str | None, *, home: bool) -> str:
 
 
 def _range(lo: float, hi: float) -> str:
-    """'12-40 ms', '0-23 ms' (a bound under 0.1 ms reads as 0 in a range)."""
-    low = fmt_ms(lo) if lo >= 0.05 or lo <= 0 else "0 ms"
+    """'12-40 ms', '0-23 ms' (a low end under 0.1 ms reads as 0), 'under 0.1 ms'."""
+    if hi < SUB_RESOLUTION_MS:
+        return fmt_ms(hi)
+    low = "0 ms" if lo < SUB_RESOLUTION_MS else fmt_ms(lo)
     return f"{low.removesuffix(' ms')}-{fmt_ms(hi)}"
 
 

@@ -1,10 +1,12 @@
 """Words for this computer's other traffic (core.host_traffic): evidence lines and the
-sentence of a full connection's notice that says what may fill it."""
+sentence of a full connection's notice that says what may fill it. "Received", never
+"downloaded from the internet": the interface counts a LAN transfer as well."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from player.core import thresholds as T
 from player.core.model import Evidence
 from player.core.units import fmt_bitrate
 
@@ -23,34 +25,37 @@ OTHERS_QUIET = "It may be other devices at home or a limit set in your router."
 
 
 def others_busy(other_bps: float) -> str:
+    """The measured fact, and that it need not be all (other devices are not seen)."""
     return (
-        f"This computer is also downloading other data ({fmt_bitrate(other_bps)} besides this "
-        "video)."
+        f"This computer was also receiving other data ({fmt_bitrate(other_bps)} besides this "
+        "video); other devices at home or a limit set in your router may add to it."
     )
+
+
+def busy_short(other_bps: float) -> str:
+    return f"This computer was also receiving other data ({fmt_bitrate(other_bps)} besides this video)."
 
 
 def evidence_line(kind: str, other_bps: float, window_s: float) -> Evidence:
     """The technical line for the report and "Why?"."""
     text = (
-        f"this computer's network interfaces received {fmt_bitrate(other_bps)} besides this "
-        f"video and our probes over the last {window_s:.0f} s"
+        f"the network interface toward the video's server received {fmt_bitrate(other_bps)} "
+        f"besides this video over the {window_s:.0f} s before the stall"
     )
     return Evidence(kind, text, other_bps)
-
-
-# below this a rate reads as "next to nothing" rather than "0 kbit/s" (bits/s)
-NEXT_TO_NOTHING_BPS = 50_000
 
 
 def quiet_part(other_bps: float) -> str:
     """A ruled-out item: this computer's other downloads."""
     amount = (
-        "next to nothing" if other_bps < NEXT_TO_NOTHING_BPS else f"only {fmt_bitrate(other_bps)}"
+        "next to nothing"
+        if other_bps < T.HOST_NEXT_TO_NOTHING_BPS
+        else f"only {fmt_bitrate(other_bps)}"
     )
     return f"other downloads on this computer ({amount} besides this video)"
 
 
-BUSY_MISSING = "this computer was downloading other data, so no time was idle"
+BUSY_MISSING = "this computer was receiving other data, so no time was idle"
 
 ACCESS_OPEN_QUIET = (
     "not told apart: this video's download and other devices at home share the connection "
@@ -58,17 +63,17 @@ ACCESS_OPEN_QUIET = (
     "small), and a router that limits incoming traffic queues it the same way"
 )
 ACCESS_OPEN_BUSY = (
-    "not told apart: this video's download, this computer's other downloads (measured) and "
+    "not told apart: this video's download, this computer's other traffic (measured) and "
     "other devices at home (not measured) share the connection to {isp}, and a router that "
     "limits incoming traffic queues it the same way"
 )
 
 
-def busy_sentence(evidence: Sequence[Evidence]) -> str:
-    """'This computer is also downloading ...' when the evidence measured it busy, else ''."""
+def busy_sentence(evidence: Sequence[Evidence], *, short: bool = False) -> str:
+    """'This computer was also receiving ...' when the evidence measured it busy, else ''."""
     for e in evidence:
         if e.kind == BUSY_KIND and e.value:
-            return others_busy(e.value)
+            return busy_short(e.value) if short else others_busy(e.value)
     return ""
 
 
@@ -84,7 +89,7 @@ def others_sentence(evidence: Sequence[Evidence]) -> str:
 def plain(e: Evidence) -> str:
     """The viewer's line for a host evidence item ('' for others)."""
     if e.kind == BUSY_KIND and e.value:
-        return f"This computer was also downloading other data at {fmt_bitrate(e.value)}."
+        return f"This computer was also receiving other data at {fmt_bitrate(e.value)}."
     if e.kind == QUIET_KIND:
-        return "This computer itself was downloading little besides this video."
+        return "This computer received little besides this video."
     return ""

@@ -224,7 +224,7 @@ def notice_text(verdict: Verdict, *, adjusting: bool = True) -> str:
         text = text.replace("{paren}", "" if generic else f" ({culprit})")
     if key == "isp_access":  # this computer's own traffic, where it was measured
         text = text.replace(_HOME_OTHERS, host.others_sentence(verdict.evidence))
-    elif key in _HOME_KEYS and (busy := host.busy_sentence(verdict.evidence)):
+    elif key in _HOME_KEYS and (busy := host.busy_sentence(verdict.evidence, short=True)):
         text = f"{text} {busy}"
     if adjusting and key in _ADJUSTS:
         text = f"{text} {ADJUSTING}"
