@@ -19,6 +19,7 @@ from player.core.attribution import (
     TtfbSample,
     hop_evidence_from,
 )
+from player.core.attribution.inputs import FlowSample
 from player.core.fetch_log import MEDIA_KINDS, Fetches, FetchLog, records
 from player.core.model import Fetch, FetchKind, Hop, ProbeSample, Segment
 from player.core.stats import harmonic_mean
@@ -159,6 +160,10 @@ def fetch_evidence(
             fe.ttfb.append(TtfbSample(f.ttfb_ms, None if f.reused_connection else f.connect_ms))
         if f.throughput_bps:
             fe.throughput_bps.append(f.throughput_bps)
+    floors = flow_floors_ms(segs)
+    for f in recent:
+        if f.flow is not None:
+            fe.flow.append(flow_sample(f, floors.get(f.host)))
     add_inflight_evidence(fe, inflight, recent, now)
     if rendition_bitrate_bps is not None:
         fe.needed_bitrate_bps = float(rendition_bitrate_bps)
@@ -177,6 +182,45 @@ def fetch_evidence(
         ):
             fe.server_org = last.org
     return fe
+
+
+def _lowest_rtt(f: Fetch) -> float | None:
+    fl = f.flow
+    if fl is None:
+        return None
+    rtts = [x for x in (fl.min_rtt_ms, fl.rcv_rtt_start_ms, fl.rcv_rtt_end_ms) if x is not None]
+    return min(rtts) if rtts else None
+
+
+def flow_sample(f: Fetch, floor_ms: float | None = None) -> FlowSample:
+    """A fetch's TCP signals as attribution reads them (``f.flow`` must be set);
+    ``floor_ms``: the lowest RTT to its host (:func:`flow_floors_ms`)."""
+    fl = f.flow
+    assert fl is not None
+    return FlowSample(
+        rcv_rtt_ms=fl.rcv_rtt_end_ms,
+        low_ms=_lowest_rtt(f),
+        floor_ms=floor_ms,
+        rttvar_ms=fl.rttvar_ms,
+        ooo_packets=fl.ooo_packets,
+        retransmits=fl.retransmits,
+        pause_share=fl.pause_share,
+        wait_share=fl.wait_share,
+        throughput_bps=f.throughput_bps,
+        transfer_ms=f.transfer_ms,
+    )
+
+
+def flow_floors_ms(fetches: Sequence[Fetch]) -> dict[str, float]:
+    """The lowest RTT the video flow showed per host in these fetches (the log's window of
+    the open): each connection's min_rtt and the receiver RTT estimates. Per host: another
+    server (a second CDN) is another path with its own distance."""
+    floors: dict[str, float] = {}
+    for f in fetches:
+        x = _lowest_rtt(f)
+        if x is not None:
+            floors[f.host] = min(floors.get(f.host, x), x)
+    return floors
 
 
 def add_inflight_evidence(

@@ -31,6 +31,7 @@ from player.core.stats import harmonic_mean, median
 from player.core.units import NO_VALUE
 from player.core.wording import evidence as evidence_words
 from player.core.wording import explain as say
+from player.core.wording import flow as flow_words
 from player.core.wording.notices import (
     evidence_summary,
     is_address_literal,
@@ -221,6 +222,8 @@ def named_words(v: Verdict, soft: bool) -> Named:
         return Named(say.LINK_BLAMED_SOFT if soft else say.LINK_BLAMED)
     if rule == "server_local":
         return Named(say.SERVER_LOCAL_SOFT if soft else say.SERVER_LOCAL)
+    if rule == "server_sends_slowly":  # slow data, no queue, no loss: not a slow answer
+        return Named(flow_words.SENDS_SLOWLY_HEAD)
     return Named(say.BLAMED_SOFT if soft else say.BLAMED)
 
 
@@ -308,7 +311,7 @@ def _server_part(
     n = sum(1 for h in hops if h.segment is Segment.SERVER)
     if named is Segment.SERVER:
         # server_local rests on too little data, not on the first byte: its own words
-        slow = ttfb_ms is not None and rule != "server_local"
+        slow = ttfb_ms is not None and rule not in ("server_local", "server_sends_slowly")
         reason = say.server_slow(ttfb_ms) if slow and ttfb_ms is not None else words.head
         return PartView(Segment.SERVER, label, say.SUSPECT, reason, n)
     if ttfb_ms is None:

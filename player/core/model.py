@@ -41,6 +41,28 @@ class PlaybackState(str, Enum):  # noqa: UP042 - str() semantics kept for other 
     ERROR = "error"
 
 
+@dataclass(frozen=True, slots=True)
+class FlowSignals:
+    """What this computer's TCP stack saw of one fetch's flow (Linux ``TCP_INFO`` read when
+    the first body byte arrived and at the end: player.net.tcp_info). Every field is None
+    where it was not measured (another OS, an older kernel, a resumed transfer's counts)."""
+
+    rcv_rtt_start_ms: float | None = None  # receiver RTT estimate after the first byte
+    rcv_rtt_end_ms: float | None = None  # ... at the end of the body (under our load)
+    min_rtt_ms: float | None = None  # the connection's lowest RTT (handshake, requests)
+    rtt_ms: float | None = None  # smoothed RTT of our own sent data, at the end
+    rttvar_ms: float | None = None  # the kernel's mean deviation of those RTT samples
+    ooo_packets: int | None = None  # out-of-order packets received during the body
+    retransmits: int | None = None  # our own retransmissions during the body
+    bytes_received: int | None = None  # TCP payload that arrived after the start sample
+    # share of the body's time spent in pauses between arrivals (the sender pausing, or a
+    # loss being repaired): a receiver RTT taken across such a pause includes the pause
+    pause_share: float | None = None
+    # share of the body's time spent waiting for data at all: high when the sender or the
+    # network set the pace, low when the data waited for this player to read it
+    wait_share: float | None = None
+
+
 @dataclass(slots=True)
 class Fetch:
     """One HTTP fetch made on the player's behalf (playlist, segment, file range)."""
@@ -64,6 +86,7 @@ class Fetch:
     reused_connection: bool = False
     error: str | None = None
     finished_at: float | None = None
+    flow: FlowSignals | None = None  # the flow's TCP signals, where the OS gives them
 
     @property
     def throughput_bps(self) -> float | None:

@@ -207,6 +207,47 @@ HOST_RX_CONSISTENT_FRACTION = 0.95
 MULTICAST_MAX_FRAME_BYTES = 1514
 # Below this an "other" rate reads as "next to nothing" (bits/s; wording.host).
 HOST_NEXT_TO_NOTHING_BPS = 50_000.0
+# The video flow's own TCP signals (model.FlowSignals, Linux TCP_INFO; attribution.flow).
+# The floor is the lowest RTT the flow showed in this open's fetches (the fetch log's
+# window): the handshake's min_rtt or a receiver RTT estimate. A fetch's flow QUEUED when
+# its receiver RTT at the end of the body is above the floor by at least
+# max(40 ms, 0.5 x floor, 2 x the kernel's RTT mean deviation): Linux TCP timestamps tick
+# in milliseconds and a receiver delays its ACKs up to 40 ms (TCP_ATO_MIN), which the
+# server's echo carries, so a smaller rise is no queue; half the floor, because long paths
+# vary by that much unloaded; 2 x rttvar scales the bar to the connection's own jitter.
+# It is FLAT at most 20 ms (0.25 x floor, 1 x rttvar) above: no queue worth the name; in
+# between nothing is said. A receiver RTT taken across the sender's pauses includes the
+# pause, so a body that spent at least half its time waiting for data (FLOW_PAUSED_SHARE;
+# the queue of the namespace test spent <= 22 %, a paced server 98 %) is PAUSED: its RTT
+# says nothing about a queue.
+FLOW_RISE_MIN_MS = 40.0
+FLOW_RISE_REL = 0.5
+FLOW_RISE_JITTER_K = 2.0
+FLOW_FLAT_MAX_MS = 20.0
+FLOW_FLAT_REL = 0.25
+FLOW_FLAT_JITTER_K = 1.0
+FLOW_PAUSED_SHARE = 0.5
+# "Our flow queued": at least 2 fetches queued and more than half of those judged (one
+# slow-start burst is not a standing queue).
+FLOW_MIN_QUEUED = 2
+# "The server sends slowly into an empty network" (application-limited) and "a rate limit
+# that drops packets" (a policer) need this many recent fetches, each below
+# FLOW_SHORTFALL x the bitrate needed (a clear shortfall, not rounding) and each lasting at
+# least FLOW_MIN_RTTS floors: slow start doubles the window every RTT, so a body shorter
+# than ~10 RTTs can be limited by the window's growth (a long path), not by the sender.
+FLOW_MIN_FETCHES = 3
+FLOW_SHORTFALL = 0.9
+FLOW_MIN_RTTS = 10.0
+# ... and the player must have waited for the data most of the body's time (wait_share):
+# when the data waited for the player instead (a busy computer reading late), the window
+# this computer advertises set the pace, not the sender. A sender- or network-paced body
+# keeps the reader waiting ~all the time (>= 0.95 in the namespace test).
+FLOW_SENDER_PACED_WAIT = 0.5
+# A policer's plateau: the lossy fetches' throughputs within a factor 2.5 of each other.
+# Behind one rate limit the rate per download still varies with how the sender recovers
+# from the drops (1.8-3.8 Mbit/s behind a 4 Mbit/s policer in tests/net/test_tcp_info_netns);
+# a wider spread is not one steady limit.
+FLOW_PLATEAU_RATIO = 2.5
 # Base confidence of each row of attribution.RULES, before sample-count and margin
 # scaling. Path rows are high because a located queue is direct evidence; "crowded"
 # rows higher still because inflation while idle cannot be our own flow. Interconnect is
@@ -235,6 +276,10 @@ RULE_BASE_CONFIDENCE: dict[str, float] = {
     "server_path": 0.65,
     "server_ttfb": 0.8,
     "server_local": 0.7,
+    # the flow's own signals: the server's data came slowly, with no queue and no loss on
+    # the way (attribution.flow); the notice stays soft (< SOFT_CONFIDENCE): a server's
+    # application and a limit in its own network that does not queue are not told apart
+    "server_sends_slowly": 0.55,
     "device_cpu": 0.45,
     "speed_shortfall": 0.0,
     "unknown_conflict": 0.0,

@@ -30,6 +30,7 @@ from player.core.redact import loggable
 from player.net.errors import describe
 from player.net.events import Resumed
 from player.net.rx_meter import RECEIVED
+from player.net.tcp_info import FlowMeter, socket_of
 from player.net.timing import abort_connection_of
 from player.net.url_policy import AddressPolicy
 
@@ -114,6 +115,7 @@ class Transfer:
         self.waiting_since: float | None = None  # monotonic; set while blocked on upstream
         self._first_byte_at: float | None = None
         self._last_byte_at: float | None = None
+        self._flow = FlowMeter()  # TCP_INFO at the first byte and at the end (tcp_info)
         self._closed = False
         self._cancelled = False
         self._eof = False
@@ -169,7 +171,7 @@ class Transfer:
             if expected is not None and self.received >= expected:
                 self._eof = True
                 return
-            self.waiting_since = time.monotonic()
+            asked = self.waiting_since = time.monotonic()
             err: BaseException | None = None
             data = b""
             try:
@@ -193,6 +195,8 @@ class Transfer:
                 if self._first_byte_at is None:
                     self._first_byte_at = now
                     self._set_ttfb(now)
+                    self._flow.first_byte(socket_of(self._resp))
+                self._flow.arrived(now, now - asked)
                 self._last_byte_at = now
                 RECEIVED.add(len(data))  # every body byte the player receives
                 self.received += len(data)
@@ -230,6 +234,7 @@ class Transfer:
         )
         self.fetch.retries += retries
         self._resp = resp
+        self._flow.connection_changed(socket_of(resp))
         skip = 0
         if resp.status_code == 206:
             cr = parse_content_range(resp.headers.get("Content-Range"))
@@ -322,6 +327,8 @@ class Transfer:
             return self.fetch
         self._closed = True
         complete = self._eof or self.method == "HEAD" or self.content_length == 0
+        if self._first_byte_at is not None:  # the flow's end sample, before the socket goes
+            self.fetch.flow = self._flow.finish()
         # a half-read socket must never go back to the pool
         self._close_resp(reusable=complete and error is None)
         now = time.monotonic()

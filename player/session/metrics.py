@@ -12,6 +12,7 @@ from player.core import evidence
 from player.core import explain as why
 from player.core.attribution import overall_from_stalls
 from player.core.model import PlaybackState, QoE, Segment, SessionReport, Stall, Verdict
+from player.core.stats import median
 from player.core.wording import explain as why_say
 from player.core.wording import notice_text
 from player.core.wording import playback as say
@@ -101,10 +102,33 @@ def fetch_summary(media: OpenMedia, snap: PathSnapshotLike | None) -> dict:
         "reused_connections": t.reused_connections,
         "ttfb_ms_median": None if ttfb_median is None else round(ttfb_median, 1),
         "throughput_kbps_median": None if tput_median is None else round(tput_median / 1000.0, 1),
+        **flow_summary(media),
         "per_segment_data": media.per_segment_data,
         "probe_bytes": probe_bytes,
         "probe_ratio": round(probe_bytes / video_bytes, 5) if video_bytes else None,
         "notes": list(media.notes),
+    }
+
+
+def flow_summary(media: OpenMedia) -> dict:
+    """The video flow's own TCP signals over the fetch log's window (FETCH_WINDOW records):
+    the receiver RTT at the end of each video download, its lowest and median, and the
+    out-of-order packets (losses on the way) seen; None where the OS gave no TCP_INFO."""
+    rtts: list[float] = []
+    ooo: int | None = None
+    for f in media.fetches:
+        fl = f.flow
+        if fl is None or f.kind not in evidence.MEDIA_KINDS:
+            continue
+        if fl.rcv_rtt_end_ms is not None:
+            rtts.append(fl.rcv_rtt_end_ms)
+        if fl.ooo_packets is not None:
+            ooo = (ooo or 0) + fl.ooo_packets
+    mid = median(rtts)
+    return {
+        "rcv_rtt_ms_min": round(min(rtts), 2) if rtts else None,
+        "rcv_rtt_ms_median": None if mid is None else round(mid, 2),
+        "ooo_packets": ooo,
     }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from player.core import thresholds as T
+from player.core.attribution.flow import FlowFindings, flow_findings
 from player.core.attribution.hop_stats import HopStats, Onset, find_onset, hop_stats, spread_path
 from player.core.attribution.inputs import AttributionInput, ProbeStatus, classify_path
 from player.core.host_traffic import HostLoad, HostTraffic
@@ -52,6 +53,7 @@ class Findings:
     local_path: bool = False
     crowding_persisted: bool = False  # AttributionInput.crowding_persisted
     host: HostTraffic | None = None  # this computer's other traffic (DeviceEvidence)
+    flow: FlowFindings = FlowFindings()  # the video flow's own TCP signals (attribution.flow)
 
     @property
     def host_busy(self) -> bool:
@@ -146,6 +148,26 @@ class Findings:
         if self.throughput_bps is None or self.needed_bps is None:
             return None
         return self.throughput_bps < self.needed_bps
+
+    @property
+    def flat_route(self) -> bool:
+        """Probes ran, hops answered and none inflated, not even alone (not on loopback)."""
+        return (
+            self.hop_evidence and self.onset is None and not self.isolated and not self.local_path
+        )
+
+    @property
+    def server_sends_slowly(self) -> bool:
+        """The flow shows a server that sends slowly into an empty network: below need, no
+        loss, its RTT at the floor; or, with the route's probes flat, pausing between bursts
+        (an RTT taken across pauses shows no queue). Never on loopback (server_local), nor
+        with the processor saturated (the player itself may have read the data late)."""
+        fl = self.flow
+        if self.local_path or self.onset is not None or self.shortfall is not True:
+            return False
+        if self.cpu_saturated:
+            return False
+        return fl.sends_slowly or (fl.sends_in_bursts and self.flat_route)
 
     @property
     def network_cause(self) -> bool:
@@ -276,6 +298,7 @@ def analyse(inp: AttributionInput) -> Findings:
         local_path=local,
         crowding_persisted=inp.crowding_persisted,
         host=dev.host_traffic,
+        flow=flow_findings(inp.fetch),
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "AttributionInput",
     "DeviceEvidence",
     "FetchEvidence",
+    "FlowSample",
     "HopEvidence",
     "ProbeStatus",
     "TtfbSample",
@@ -87,6 +88,23 @@ class TtfbSample:
     connect_rtt_ms: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FlowSample:
+    """One recent video fetch's own TCP signals (model.FlowSignals), as attribution reads
+    them: None where not measured."""
+
+    rcv_rtt_ms: float | None  # receiver RTT estimate at the end of the body
+    low_ms: float | None = None  # the lowest RTT this fetch showed (min_rtt, receiver RTTs)
+    floor_ms: float | None = None  # the lowest RTT to the same host in this open's fetches
+    rttvar_ms: float | None = None
+    ooo_packets: int | None = None  # out-of-order packets during the body (a hole: a loss)
+    retransmits: int | None = None  # our own retransmissions
+    pause_share: float | None = None  # share of the body spent in pauses (>= 50 ms waits)
+    wait_share: float | None = None  # share of the body spent waiting for data at all
+    throughput_bps: float | None = None
+    transfer_ms: float | None = None
+
+
 @dataclass(slots=True)
 class FetchEvidence:
     """What the gateway's fetches say."""
@@ -97,6 +115,8 @@ class FetchEvidence:
     needed_bitrate_bps: float | None = None
     server_org: str | None = None
     server_host: str | None = None
+    # the recent video fetches' own TCP signals (empty where the OS gives none)
+    flow: list[FlowSample] = field(default_factory=list)
 
 
 @dataclass(slots=True)

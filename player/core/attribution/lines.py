@@ -10,6 +10,7 @@ from player.core.attribution.inputs import ProbeStatus
 from player.core.crowded_bar import crowded_bar_met
 from player.core.model import Evidence, Segment
 from player.core.wording import evidence as say
+from player.core.wording import flow as flow_words
 from player.core.wording import host as host_words
 
 # evidence kinds shown first, by the verdict's segment
@@ -17,7 +18,7 @@ LEAD_KINDS = {
     Segment.HOME_NETWORK: ("hop_rtt", "path", "throughput"),
     Segment.ISP: ("hop_rtt", "path", "throughput"),
     Segment.INTERCONNECT: ("hop_rtt", "path", "throughput"),
-    Segment.SERVER: ("ttfb", "hop_rtt", "path"),
+    Segment.SERVER: ("ttfb", flow_words.FLOW_KIND, "hop_rtt", "path"),
     Segment.DEVICE: ("frames", "cpu"),
     Segment.UNKNOWN: ("hop_rtt", "probe", "path", "ttfb", "throughput"),
     Segment.NONE: (),
@@ -85,6 +86,7 @@ def other_lines(f: Findings) -> list[Evidence]:
     if f.host is not None and (f.host_busy or f.host_quiet):
         kind = host_words.BUSY_KIND if f.host_busy else host_words.QUIET_KIND
         out.append(host_words.evidence_line(kind, f.host.other_bps, f.host.span_s))
+    out += flow_lines(f)
     if f.probe_status is not ProbeStatus.OK:
         out.append(Evidence("probe", say.probe_line(f.probe_status, f.probe_reason)))
         return out
@@ -95,6 +97,23 @@ def other_lines(f: Findings) -> list[Evidence]:
     elif f.onset is None and not f.isolated and f.stalling:
         out.append(Evidence("hop_rtt", say.FLAT_PATH))
     return out
+
+
+def flow_lines(f: Findings) -> list[Evidence]:
+    """What the video flow's own TCP signals showed (attribution.flow); none without them."""
+    fl, kind = f.flow, flow_words.FLOW_KIND
+    if f.local_path or fl.floor_ms is None:  # loopback: no network to queue in
+        return []
+    if fl.queued and fl.rtt_ms is not None:
+        text = flow_words.queued_line(fl.floor_ms, fl.rtt_ms, fl.n_queued, fl.n)
+        return [Evidence(kind, text, fl.rtt_ms)]
+    if f.server_sends_slowly:
+        text = flow_words.sends_slowly_line(fl.throughput_bps, f.needed_bps, not fl.sends_slowly)
+        return [Evidence(kind, text, fl.throughput_bps)]
+    if fl.policed:
+        text = flow_words.policed_line(fl.throughput_bps, f.needed_bps, fl.n_lossy)
+        return [Evidence(kind, text, fl.throughput_bps)]
+    return []
 
 
 _ROUTE_ORDER = (Segment.HOME_NETWORK, Segment.ISP, Segment.INTERCONNECT, Segment.SERVER)
@@ -140,6 +159,11 @@ def _ruled_out(f: Findings, rule_key: str, segment: Segment) -> list[str]:
             parts.append(say.device_part(f.frames_dropped, f.system_cpu_pct))
     if segment is not Segment.SERVER and f.ttfb_ms is not None and not f.server_slow:
         parts.append(say.server_part(f.ttfb_ms))
+    fl = f.flow
+    if segment is not Segment.SERVER and fl.queued and fl.floor_ms is not None and fl.rtt_ms:
+        parts.append(flow_words.queued_part(fl.floor_ms, fl.rtt_ms))
+    if rule_key == "server_sends_slowly" and fl.sends_slowly and fl.floor_ms is not None:
+        parts.append(flow_words.flat_flow_part(fl.rtt_ms or fl.floor_ms))
     return parts
 
 
@@ -171,8 +195,15 @@ def bounds_lines(f: Findings, rule_key: str, segment: Segment, conf: float) -> l
     if rule_key == "server_local":  # loopback may relay from elsewhere: never "no network"
         local = say.SERVER_LOCAL_LINE if f.hop_evidence else say.SERVER_LOCAL_UNCHECKED_LINE
         out.append(Evidence(say.OPEN_KIND, local))
-    elif segment is Segment.SERVER and not f.hop_evidence and not f.local_path:
+    elif (
+        segment is Segment.SERVER
+        and not f.hop_evidence
+        and not f.local_path
+        and not (rule_key == "server_sends_slowly" and f.flow.sends_slowly)  # its RTT: no queue
+    ):
         out.append(Evidence(say.OPEN_KIND, say.not_checked_route_line()))
+    if rule_key == "server_sends_slowly":
+        out.append(Evidence(say.OPEN_KIND, flow_words.SENDS_SLOWLY_OPEN))
     seen_idle = f.onset is not None and f.onset.kind == "crowded"
     open_text = say.open_line(rule_key, f.isp_org, seen_idle, _unsettled(f, conf))
     if rule_key == "isp_access" and (f.host_busy or f.host_quiet):  # what was measured

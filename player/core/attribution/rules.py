@@ -127,7 +127,9 @@ RULES: tuple[Rule, ...] = (
     _row(
         "server_ttfb",
         Segment.SERVER,
-        lambda f: _network(f) and f.server_slow,
+        # the video's own data queued on the way (attribution.flow): a slow answer then
+        # waited in that queue too, so the server is not named for it
+        lambda f: _network(f) and f.server_slow and not f.flow.queued,
         "slow first byte, far above the connect RTT and any path queue",
     ),
     _row(
@@ -136,6 +138,13 @@ RULES: tuple[Rule, ...] = (
         lambda f: _network(f) and f.local_path and f.shortfall is True and not f.cpu_saturated,
         "the server is on this computer (loopback: no network between) and delivers less "
         "than the video needs, with the processor not saturated",
+    ),
+    _row(
+        "server_sends_slowly",
+        Segment.SERVER,
+        lambda f: _network(f) and f.server_sends_slowly and not f.flow.queued,
+        "the video's data came slower than it needs over several downloads with no queue and "
+        "no loss on the way (the flow's own TCP signals), from a server not on this computer",
     ),
     _row(
         "device_cpu",

@@ -404,6 +404,7 @@ _OVERLAY_KINDS = {  # which evidence the overlay line prefers, by segment
 _OVERLAY_BY_RULE = {
     "server_path": ("hop_rtt", "throughput", "ttfb"),  # a queue in the server's network
     "server_local": ("throughput", "ttfb"),  # a server on this computer sending too little
+    "server_sends_slowly": ("throughput", "ttfb"),  # slow data, no queue (attribution.flow)
 }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from player.core import thresholds as T
 from player.core.crowded_bar import BELOW_BAR_RULE, below_crowded_bar
 from player.core.model import Segment, Verdict
-from player.core.wording import host
+from player.core.wording import flow, host
 from player.core.wording.evidence import (
     GENERIC_ISP,
     NOTHING_POINTS,
@@ -102,6 +102,8 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         f"The video's server{{paren}} on this computer, or whatever it relays from {_LOCAL}, "
         "may be sending the video too slowly.",
     ),
+    # the flow's own TCP signals: slow data with no queue and no loss (wording.flow)
+    "server_sends_slowly": flow.SENDS_SLOWLY_TEMPLATES,
     "device": (
         "This computer can't decode the video fast enough.",
         "This computer probably can't decode the video fast enough.",
