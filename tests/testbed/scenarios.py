@@ -229,14 +229,14 @@ def default_scenarios() -> list[Scenario]:
             "own_downloads", "isp",
             shapes=(Shape("home", "isp_access", CROWD_LINK_FACTOR, "highest"),),
             crowds=(Crowd("server_neighbour", "client", flows=HOUSEHOLD_FLOWS),),
-            says="This computer is also downloading other data",
+            says="This computer was also receiving other data",
             note="this computer's own bulk downloads fill the access link beside the video",
         ),
         Scenario(
             "household_downloads", "isp",
             shapes=(Shape("home", "isp_access", CROWD_LINK_FACTOR, "highest"),),
             crowds=(Crowd("server_neighbour", "housemate", flows=HOUSEHOLD_FLOWS),),
-            says="It may be other devices at home",
+            says="It may be other devices at home or a limit set in your router.",  # measured quiet
             note="another device at home fills the access link: 'full', never 'crowded'",
         ),
         Scenario(
