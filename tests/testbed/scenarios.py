@@ -578,6 +578,19 @@ def false_isp(results: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [r for r in results if r["got"] == "isp" and r["expected"] != "isp"]
 
 
+#: segments a verdict can accuse (``unknown`` and ``none`` accuse no one)
+ACCUSED = ("device", "home_network", "isp", "interconnect", "server")
+
+
+def false_accusations(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Per accused segment: runs that named it where the cause lay elsewhere (issue 8)."""
+    out = dict.fromkeys(ACCUSED, 0)
+    for r in results:
+        if r["got"] in out and r["got"] != r["expected"]:
+            out[r["got"]] += 1
+    return out
+
+
 # --- validation without the player -----------------------------------------------------------
 @dataclass
 class Validation:
