@@ -264,6 +264,10 @@ class SilentAudioSink:
         return None
 
 
+def _summed(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: int(a.get(k, 0) or 0) + int(b.get(k, 0) or 0) for k in {*a, *b}}
+
+
 class VlcPlayer:
     """libVLC media player with video callbacks and an event queue.
 
@@ -302,6 +306,7 @@ class VlcPlayer:
         # The viewer's network caching (ms) as a per-media option, applied on the next open;
         # None keeps DEFAULT_ARGS' value.
         self.network_caching_ms: int | None = None
+        self._stats_base: dict[str, int] = {}  # earlier media's stats of the same source
 
     # libVLC event thread: enqueue only.
     def _on_event(self, event) -> None:  # noqa: ANN001
@@ -326,16 +331,23 @@ class VlcPlayer:
         self.stepper.clock = (int(event.u.new_time), time.monotonic())
 
     # -- control ------------------------------------------------------------------
-    def open(self, mrl: str, options: tuple[str, ...] = ()) -> None:
-        """Load ``mrl`` (a path or URL) and start playing."""
+    def open(self, mrl: str, options: tuple[str, ...] = (), *, same_source: bool = False) -> None:
+        """Load ``mrl`` (a path or URL) and start playing.
+
+        ``same_source``: the same source again at another position (``:start-time``, the
+        session's seek where libVLC refuses one): the picture counts and libVLC's stats go
+        on from the previous media's, and the last picture stays until the next one."""
         self.generation += 1
-        self.frames.reset()
+        base = self.stats() if same_source else {}  # includes the earlier media's
+        if not same_source:
+            self.frames.reset()
         self.stepper.reset()
         self.stepper.clock = None
         if self.network_caching_ms is not None:
             options = (*options, f":network-caching={int(self.network_caching_ms)}")
         media = self.instance.media_new(mrl, *options)
         previous, self._media = self._media, media
+        self._stats_base = base
         self.mp.set_media(media)  # the player holds its own reference from here
         if previous is not None:  # python-vlc never frees a Media by itself: one per open
             previous.release()
@@ -478,14 +490,17 @@ class VlcPlayer:
             return {}
         st = vlc.MediaStats()
         if not media.get_stats(st):
-            return {}
-        return {
-            "read_bytes": st.read_bytes,
-            "demux_read_bytes": st.demux_read_bytes,
-            "decoded_video": st.decoded_video,
-            "displayed_pictures": st.displayed_pictures,
-            "lost_pictures": st.lost_pictures,
-        }
+            return dict(self._stats_base)
+        return _summed(
+            self._stats_base,
+            {
+                "read_bytes": st.read_bytes,
+                "demux_read_bytes": st.demux_read_bytes,
+                "decoded_video": st.decoded_video,
+                "displayed_pictures": st.displayed_pictures,
+                "lost_pictures": st.lost_pictures,
+            },
+        )
 
     def stop(self) -> None:
         """Stop playback. Never call from a libVLC callback (it deadlocks)."""

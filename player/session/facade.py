@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from player.core import buffer_health as bh
@@ -27,8 +28,15 @@ from player.session.media import OpenMedia, title_for
 from player.session.network_events import apply_gateway_event
 from player.session.opening import Opener
 from player.session.rendition_policy import RenditionPolicy
+from player.session.reopen_seek import ReopenSeek
 from player.session.sampling import SAMPLED_STATES, Sampler
 from player.session.stall_tracker import StallTracker
+
+log = logging.getLogger(__name__)
+
+#: A seek by reopening lands within a segment of its target (the gateway's median segment
+#: duration, plus half a second of libVLC's coarse time); before the gateway knows it:
+SEGMENT_GUESS_S = 6.0  # the common DASH/HLS segment length (Apple recommends 6 s)
 
 
 def _media_field(name: str) -> property:
@@ -81,6 +89,8 @@ class Session:
             self.policy,
             self.factories.traffic(),
         )
+        self.reopen_seek = ReopenSeek()  # DASH through the gateway (session/reopen_seek.py)
+        self.sampler.seek_view = self.reopen_seek.view
         self.configure_naming(org_overrides, rdap_url)
 
     # -- views of the parts (read by the UI and diagnose) -------------------------------
@@ -161,6 +171,7 @@ class Session:
         self.tracker.reset(self.media)
         self.lifecycle.reset(self.media)
         self.sampler.reset()
+        self.reopen_seek.clear()
         self._sink.emit(Opening(source=source, title=self.media.title))
         self._sink.set_state(PlaybackState.STARTUP)
         self.opening.check(gen, source, prepare)
@@ -181,13 +192,19 @@ class Session:
         if media.length_s:
             seconds = min(seconds, max(0.0, media.length_s - 0.5))
         seconds = max(0.0, seconds)
-        self.player.seek_s(seconds)
         media.last_position_s = seconds
+        if self._seeks_by_reopening():  # coalesced; tick() reopens (session/reopen_seek.py)
+            self.reopen_seek.request(seconds, self.clock())
+            self.tracker.feed(media.monitor.on_seek(self.clock()))
+            return
+        self.player.seek_s(seconds)
         self.tracker.feed(media.monitor.on_seek(self.clock()))
         self.policy.on_seek()
 
     def seek_relative(self, delta_s: float) -> None:
-        pos = self.player.time_s() or self.media.last_position_s or 0.0
+        pos = self.reopen_seek.target_s  # a seek in progress: from its target
+        if pos is None:
+            pos = self.player.time_s() or self.media.last_position_s or 0.0
         self.seek_s(pos + delta_s)
 
     def set_volume(self, percent: int) -> None:
@@ -233,6 +250,7 @@ class Session:
         self.opening.drain_net(lambda ev: apply_gateway_event(ev, self.media, self._sink))
         self.lifecycle.drain(self.opening.gen)
         now = self.clock()
+        self._reopen_if_due(now)
         self.tracker.expire_notice(now)
         if self.lifecycle.plays(self.opening.gen) and self.state in SAMPLED_STATES:
             t = self.sampler.sample(now, self.state, self.media, self.opening.gateway, self.opening.path)
@@ -245,6 +263,7 @@ class Session:
     def snapshot(self) -> Snapshot:
         media = self.media
         pos = self.player.time_s() if self.lifecycle.plays(self.opening.gen) else None
+        pos = self.reopen_seek.view(pos)[0]  # a seek in progress shows its target
         if pos is not None and self.state is not PlaybackState.IDLE:
             media.last_position_s = pos
         return Snapshot(
@@ -322,6 +341,33 @@ class Session:
         )
 
     # -- internals ----------------------------------------------------------------------
+    def _seeks_by_reopening(self) -> bool:
+        """libVLC refuses seeks in DASH served through the gateway (session/reopen_seek.py)."""
+        g = self.opening.gateway
+        return bool(getattr(g, "serves_dash", False)) and self.lifecycle.plays(self.opening.gen)
+
+    def _reopen_if_due(self, now: float) -> None:
+        """Reopen the source at a coalesced seek's target; notice when it has landed."""
+        if not self.lifecycle.plays(self.opening.gen):
+            self.reopen_seek.clear()
+            return
+        frames = self.player.frames.distinct_frames
+        seg = getattr(self.opening.gateway, "segment_duration_s", lambda: None)()
+        self.reopen_seek.observe(self.player.time_s(), frames, (seg or SEGMENT_GUESS_S) + 0.5)
+        target = self.reopen_seek.due(now)
+        if target is None:
+            return
+        paused = self.state is PlaybackState.PAUSED
+        options = (f":start-time={target:.3f}",) + ((":start-paused",) if paused else ())
+        log.info("seek to %.1f s: reopening the stream there", target)
+        self.player.open(self.lifecycle.mrl, options, same_source=True)
+        reopened = getattr(self.opening.gateway, "reopened", None)
+        if reopened is not None:  # after open: libVLC stopped the old input, none of its
+            reopened()  # requests follows (the new one asks for playlists first)
+        self.reopen_seek.reopened(target, frames)
+        self.tracker.feed(self.media.monitor.on_seek(now))
+        self.policy.on_seek()
+
     def _length_known(self, seconds: float) -> None:
         """libVLC knows the length: the gateway needs it for a progressive file's timing."""
         if self.opening.gateway is not None:

@@ -55,6 +55,7 @@ class PlayerLifecycle:
         self._length_known = length_known
         self._media = OpenMedia()
         self.vlc_gen = NO_MEDIA  # the session generation libVLC plays
+        self.mrl = ""  # what libVLC was given for it (a reopen at a position reuses it)
 
     def reset(self, media: OpenMedia) -> None:
         self._media = media
@@ -66,6 +67,7 @@ class PlayerLifecycle:
     def play(self, mrl: str, gen: int) -> None:
         self.player.open(mrl)
         self.vlc_gen = gen
+        self.mrl = mrl
         self._media.playing_since = None
 
     def stop_player(self) -> None:

@@ -7,6 +7,7 @@ stall tracker and its buffer level to the rendition policy. Owner thread only.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from player.core import evidence
 from player.core.host_traffic import HostTrafficWindow
@@ -51,6 +52,9 @@ class Sampler:
         self._last_device_at = 0.0
         self.frames_dropped = 0  # libVLC's lost pictures, cumulative
         self.rate = 1.0  # libVLC's playback rate at the last sample (2.0: twice normal)
+        # libVLC's playhead -> (the playhead to use, seeking?): a seek that reopens the
+        # source (session/reopen_seek.py) is at its target and seeking until it landed
+        self.seek_view: Callable[[float | None], tuple[float | None, bool]] = lambda t: (t, False)
 
     def reset(self) -> None:
         """A new open: the stats graph and the traffic counters start empty."""
@@ -66,7 +70,7 @@ class Sampler:
         path: PathMonitorLike | None,
     ) -> float | None:
         """Measure once (``state``: the session's); returns libVLC's playhead, if any."""
-        t = self.player.time_s()
+        t, seeking = self.seek_view(self.player.time_s())
         # Part of the measured state: at 2x playback needs twice the video's bitrate.
         self.rate = self.player.rate()
         if t is not None and state is not PlaybackState.STARTUP:
@@ -88,6 +92,7 @@ class Sampler:
             frames_displayed=self.player.frames.distinct_frames,
             frames_dropped=self.frames_dropped,
             bytes_delivered=g.bytes_delivered() if g is not None else 0,
+            seeking=seeking,
         )
         if g is not None:
             cur = g.current_rendition()

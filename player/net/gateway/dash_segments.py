@@ -48,6 +48,9 @@ class SelfInitSegments:
         """Answer virtual segment ``seq``; ``lookup(rendition, listed_segment)`` gives the
         upstream (segment, init segment) of a candidate."""
         plan = sess.plan
+        if not head and sess.reopened:  # a reopened input's first segment (Gateway.reopened)
+            sess.reopened = False
+            readahead = None if seq == 0 else readahead  # its format probe: read nothing ahead
         ahead = None if head or readahead is None else self._take(h, readahead, seq)
         if ahead is not None and self.policy.locked not in (None, ahead.rendition):
             readahead.drop("rendition pinned")  # type: ignore[union-attr]

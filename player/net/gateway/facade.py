@@ -153,6 +153,23 @@ class Gateway:
         return s.mode if s else Mode.PENDING
 
     @property
+    def serves_dash(self) -> bool:
+        """The current session serves DASH as virtual HLS. libVLC 3 refuses seeks in it
+        (its stream drains at the discontinuity before every segment), so the session
+        moves there by reopening this session's URL at the new position."""
+        s = self._routes.current
+        return s is not None and s.plan.dash is not None
+
+    def reopened(self) -> None:
+        """libVLC was just given this session's URL again, with a start time (the
+        session's seek in DASH). Its new input asks for segment 0 first, only to learn the
+        stream's format before it seeks: that request is answered without the read-ahead,
+        so nothing is prefetched from segment 0 while libVLC's next request is the target."""
+        s = self._routes.current
+        if s is not None and s.plan.dash is not None:
+            s.reopened = True
+
+    @property
     def per_segment_data(self) -> bool:
         """False when VLC fetches the stream itself (an MPD the gateway cannot serve)."""
         return self.mode is not Mode.DIRECT

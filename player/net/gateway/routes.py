@@ -130,6 +130,7 @@ class Session:
     plan: HlsPlan = field(default_factory=HlsPlan)
     lock: threading.RLock = field(default_factory=threading.RLock)
     policy: AddressPolicy | None = None  # set by new_session: the opened URL's classes
+    reopened: bool = False  # libVLC opened this URL again at a position (Gateway.reopened)
 
     def __post_init__(self) -> None:
         if self.policy is None:
