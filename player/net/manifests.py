@@ -273,25 +273,55 @@ def _media_from(pl: m3u8.M3U8, base_url: str) -> MediaPlaylist:
             )
         )
         t += dur
-    is_live = not bool(pl.is_endlist)
+    return _media_playlist(
+        base_url,
+        segments,
+        seq0,
+        endlist=bool(pl.is_endlist),
+        target_duration=pl.target_duration,
+        playlist_type=pl.playlist_type if isinstance(pl.playlist_type, str) else None,
+        version=_int_or_none(pl.version),
+        has_keys=has_keys,
+        has_byteranges=has_byteranges,
+        discontinuity_sequence=_int_or_none(pl.discontinuity_sequence),
+        init_uris=init_uris,
+    )
+
+
+def _media_playlist(  # noqa: PLR0913 - the playlist's facts, by name
+    base_url: str,
+    segments: list[MediaSegment],
+    seq0: int,
+    *,
+    endlist: bool,
+    target_duration: object,
+    playlist_type: str | None,
+    version: int | None,
+    has_keys: bool,
+    has_byteranges: bool,
+    discontinuity_sequence: int | None,
+    init_uris: list[str],
+) -> MediaPlaylist:
+    """The one rule for what both readers found: an ended playlist needs segments, a
+    missing target duration is the longest segment, a VOD playlist type is never live."""
+    is_live = not endlist
     if not segments and not is_live:
         raise ManifestError("media playlist lists no segments")
-    td = pl.target_duration
+    td = target_duration
     target = _duration(td, "EXT-X-TARGETDURATION") if td is not None else 0.0
     if target == 0.0 and segments:
         target = max(s.duration for s in segments)
-    ptype = pl.playlist_type if isinstance(pl.playlist_type, str) else None
     return MediaPlaylist(
         url=base_url,
         segments=segments,
         media_sequence=seq0,
         target_duration=target,
-        is_live=is_live and (ptype or "").lower() != "vod",
-        playlist_type=ptype,
-        version=_int_or_none(pl.version),
+        is_live=is_live and (playlist_type or "").lower() != "vod",
+        playlist_type=playlist_type,
+        version=version,
         has_keys=has_keys,
         has_byteranges=has_byteranges,
-        discontinuity_sequence=_int_or_none(pl.discontinuity_sequence),
+        discontinuity_sequence=discontinuity_sequence,
         init_uris=init_uris,
     )
 
@@ -326,21 +356,13 @@ def _media_from_plain(p: PlainMedia, base_url: str) -> MediaPlaylist:
             uri = _absolute(base_url, ref, f"segment {seq}")  # raises with its message
         segments.append(MediaSegment(seq, uri, dur, t, discontinuity, None, None, title))
         t += dur
-    is_live = not p.is_endlist
-    if not segments and not is_live:
-        raise ManifestError("media playlist lists no segments")
-    td = p.target_duration
-    target = _duration(td, "EXT-X-TARGETDURATION") if td is not None else 0.0
-    if target == 0.0 and segments:
-        target = max(s.duration for s in segments)
-    ptype = p.playlist_type
-    return MediaPlaylist(
-        url=base_url,
-        segments=segments,
-        media_sequence=seq0,
-        target_duration=target,
-        is_live=is_live and (ptype or "").lower() != "vod",
-        playlist_type=ptype,
+    return _media_playlist(
+        base_url,
+        segments,
+        seq0,
+        endlist=p.is_endlist,
+        target_duration=p.target_duration,
+        playlist_type=p.playlist_type,
         version=p.version,
         has_keys=False,
         has_byteranges=False,
