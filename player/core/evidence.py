@@ -208,6 +208,7 @@ def flow_sample(f: Fetch, floor_ms: float | None = None) -> FlowSample:
         wait_share=fl.wait_share,
         throughput_bps=f.throughput_bps,
         transfer_ms=f.transfer_ms,
+        ttfb_ms=f.ttfb_ms,
     )
 
 

@@ -200,3 +200,21 @@ def test_followup_notice_and_why_say_what_is_shown() -> None:
     )
     named = why_mod.named_words(v, soft=True)
     assert named.head == words.SENDS_SLOWLY_HEAD
+
+
+def test_a_server_holding_the_first_byte_is_not_a_queue_of_our_own_data() -> None:
+    # server_app_slow in the namespace testbed: the origin holds every first byte 2.5 s;
+    # the receiver RTT at the end of the short body still carries a share of that wait
+    from dataclasses import replace as _replace
+
+    from player.core.attribution.flow import FlowState, judge
+    from tests.core.flow_cases import FLOOR_MS, sample
+    from tests.core.test_attribution import SLOW_TTFB
+
+    held = [_replace(sample(FLOOR_MS + 300.0), ttfb_ms=2500.0) for _ in range(4)]
+    assert all(judge(s, FLOOR_MS).state is FlowState.PAUSED for s in held)
+    v = attribute(with_flow(make(ttfb=SLOW_TTFB, throughput=[]), held))
+    assert v.segment is Segment.SERVER and v.rule == "server_ttfb", (v.rule, v.message)
+    # the same receiver RTT with a prompt first byte is a queue, as before
+    prompt = [_replace(sample(FLOOR_MS + 300.0), ttfb_ms=40.0) for _ in range(4)]
+    assert all(judge(s, FLOOR_MS).state is FlowState.QUEUED for s in prompt)

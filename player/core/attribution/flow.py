@@ -62,7 +62,12 @@ def judge(s: FlowSample, floor_ms: float) -> Judged | None:
     rise = max(0.0, s.rcv_rtt_ms - floor_ms)
     queued_at, flat_at = rise_bar_ms(floor_ms, s.rttvar_ms)
     lossy = None if s.ooo_packets is None else s.ooo_packets > 0
-    if s.pause_share is not None and s.pause_share >= T.FLOW_PAUSED_SHARE:
+    # A sender that held the first byte back (a slow server) makes the receiver RTT carry
+    # that wait: with timestamps, the first data echoes the request's, so the smoothed
+    # estimate at the end of a short body still holds a share of it. Such a body, like one
+    # paused inside, says nothing about a queue.
+    held_first_byte = s.ttfb_ms is not None and s.ttfb_ms - floor_ms >= queued_at
+    if held_first_byte or (s.pause_share is not None and s.pause_share >= T.FLOW_PAUSED_SHARE):
         state = FlowState.PAUSED
     elif rise >= queued_at:
         state = FlowState.QUEUED

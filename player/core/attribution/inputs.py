@@ -103,6 +103,7 @@ class FlowSample:
     wait_share: float | None = None  # share of the body spent waiting for data at all
     throughput_bps: float | None = None
     transfer_ms: float | None = None
+    ttfb_ms: float | None = None  # the wait for the body's first byte
 
 
 @dataclass(slots=True)
