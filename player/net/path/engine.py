@@ -1,5 +1,13 @@
 """One round of probes: send every probe at once (one socket each) and collect the answers
-from the error queue, the echo replies and the TCP handshakes, with kernel receive times."""
+from the error queue, the echo replies and the TCP handshakes, with kernel receive times.
+
+ICMP and UDP probes carry no payload (``PROBE_PAYLOAD``): the kernel matches every answer
+to its socket (the echo identifier, the quoted UDP ports), so data would only add bytes,
+twice (a router's time exceeded quotes the whole probe). An empty probe costs 56 B on the
+wire with its answer, 84 B with a time exceeded (IPv4), against 128 / 148 B with 32 B of
+data. :func:`max_round_bytes` is a round's worst-case cost, reserved from the
+:class:`player.net.path.budget.ProbeBudget` before it is sent.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +23,10 @@ from dataclasses import dataclass
 from player.net.path.hosts import family_of
 from player.net.path.sockets import (
     ICMP_ECHO_REPLY,
+    ICMP_ECHO_REQUEST,
     ICMP_ERROR_QUOTE_MAX,
     ICMPV6_ECHO_REPLY,
+    ICMPV6_ECHO_REQUEST,
     IP_HEADER,
     SO_EE_ORIGIN_ICMP,
     SO_EE_ORIGIN_ICMP6,
@@ -38,6 +48,51 @@ DEFAULT_TIMEOUT_S = 1.0  # wait for the answers of one batch
 TCP_INFO_BYTES = 104  # enough of struct tcp_info to reach the rtt field
 ANCILLARY_BYTES = 512  # room for the extended error, the offender and the timestamp
 ECHO_READ_BYTES = 2048  # an echo reply or a UDP answer: our small payload plus headers
+PROBE_PAYLOAD = b""  # ICMP/UDP probe data: none (see the module docstring)
+ICMP_HEADER = 8
+UDP_HEADER = 8
+# A TCP probe on the wire: SYN, SYN/ACK, our ACK and the RST of the abortive close.
+TCP_PROBE_BYTES = TCP_SYN_BYTES + TCP_SYN_BYTES + TCP_ACK_BYTES + TCP_ACK_BYTES
+
+
+def max_probe_bytes(spec: ProbeSpec) -> int:
+    """The most one probe and its answer can count on the wire (IP bytes, both ways)."""
+    iph = IP_HEADER[family_of(spec.dst)]
+    if spec.method == "tcp":
+        return 4 * iph + TCP_PROBE_BYTES
+    sent = iph + 8 + len(PROBE_PAYLOAD)  # ICMP and UDP headers are both 8 bytes
+    return sent + min(ICMP_ERROR_QUOTE_MAX, iph + ICMP_HEADER + sent)  # an error quoting it
+
+
+def max_round_bytes(specs: Sequence[ProbeSpec]) -> int:
+    """Worst-case bytes of one round of ``specs``."""
+    return sum(max_probe_bytes(s) for s in specs)
+
+
+def usual_round_bytes(specs: Sequence[ProbeSpec]) -> int:
+    """What one round of ``specs`` usually costs: as the worst case, except that a direct
+    echo is usually answered by an echo reply of its own size, not by an ICMP error."""
+    return sum(
+        2 * (IP_HEADER[family_of(s.dst)] + ICMP_HEADER + len(PROBE_PAYLOAD))
+        if s.method == "icmp" and s.ttl is None
+        else max_probe_bytes(s)
+        for s in specs
+    )
+
+
+def send_empty_probe(spec: ProbeSpec, s: socket.socket, family: int, seq: int) -> int:
+    """Send one probe without payload (TCP: a SYN); return its on-wire size in bytes."""
+    iph = IP_HEADER[family]
+    if spec.method == "icmp":
+        typ = ICMPV6_ECHO_REQUEST if family == socket.AF_INET6 else ICMP_ECHO_REQUEST
+        # The kernel fills in the identifier (the socket's "port") and the checksum.
+        packet = struct.pack("!BBHHH", typ, 0, 0, 0, seq & 0xFFFF) + PROBE_PAYLOAD
+        s.sendto(packet, (spec.dst, 0))
+        return iph + len(packet)
+    if spec.method == "udp":
+        s.sendto(PROBE_PAYLOAD, (spec.dst, spec.port))
+        return iph + UDP_HEADER + len(PROBE_PAYLOAD)
+    return send_probe(spec, s, family, seq)
 
 
 @dataclass(slots=True)
@@ -86,7 +141,10 @@ def _read_answer(p: _Pending, revents: int, now_mono: float) -> ProbeReply | Non
         err, stamp = parse_cmsgs(anc)
         if err is not None and err.origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
             kind = classify_error(err, spec.dst)
-            rcvd = min(ICMP_ERROR_QUOTE_MAX, iph + 8 + iph + 8 + len(data))
+            # the error quotes our packet: IP header, then what the socket hands back (an
+            # ICMP socket: the echo header and data; UDP: the data after the UDP header)
+            quoted = len(data) if spec.method == "icmp" else UDP_HEADER + len(data)
+            rcvd = min(ICMP_ERROR_QUOTE_MAX, iph + ICMP_HEADER + iph + quoted)
             return ProbeReply(
                 spec.key,
                 spec.method,
@@ -119,7 +177,7 @@ def _read_answer(p: _Pending, revents: int, now_mono: float) -> ProbeReply | Non
                 "reached",
                 None,
                 None,
-                p.sent_bytes + iph + TCP_ACK_BYTES,
+                p.sent_bytes + 2 * (iph + TCP_ACK_BYTES),  # the ACK, then the RST of close
                 iph + TCP_SYN_BYTES,
             )
         if soerr == errno.ECONNREFUSED:
@@ -156,7 +214,8 @@ def _read_answer(p: _Pending, revents: int, now_mono: float) -> ProbeReply | Non
             None,
             None,
             p.sent_bytes,
-            iph + 8 + len(data),
+            # an ICMP socket hands over the ICMP message (header included), UDP the payload
+            iph + len(data) if spec.method == "icmp" else iph + UDP_HEADER + len(data),
         )
     return None
 
@@ -184,7 +243,7 @@ def run_probes(
             s = open_probe_socket(spec, family)
             try:
                 wall_ns, mono = time.time_ns(), time.monotonic()
-                nbytes = send_probe(spec, s, family, seq)
+                nbytes = send_empty_probe(spec, s, family, seq)
             except OSError as exc:
                 s.close()
                 if isinstance(exc, MethodUnavailable):

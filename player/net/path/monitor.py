@@ -2,10 +2,17 @@
 
 In a named background thread: discover the hops once per host (shared
 :class:`~player.net.path.cache.PathCache`, re-discovered when the route changes), then
-probe them with :class:`~player.net.path.prober.HopProber` at a modest rate, labelling
-each sample idle or loaded with the caller's ``is_loaded``. :meth:`snapshot` hands
-the evidence to the pure attribution core. Never raises into the caller: failures
-become a ``probe_status`` and a human reason.
+probe them with :class:`~player.net.path.prober.HopProber`, labelling each sample idle or
+loaded with the caller's ``is_loaded``. :meth:`snapshot` hands the evidence to the pure
+attribution core. Never raises into the caller: failures become a ``probe_status`` and a
+human reason.
+
+What probing costs is bounded by design (:mod:`player.net.path.budget`): the session's
+probe bytes, discovery included, never exceed ``max(start allowance, PROBE_SHARE x video
+bytes)`` (the allowance: discovery and START_ROUNDS rounds of this path) --
+:meth:`PathMonitor.fit_budget` credits the video bytes -- and rounds are
+dense only while the evidence a verdict needs is short. Of a long path only the hops at
+the borders between segments are probed (:func:`~player.net.path.budget.hops_to_probe`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,13 @@ import requests
 
 from player.core.attribution import ProbeStatus
 from player.core.model import Hop, ProbeSample
+from player.net.path.budget import (
+    FAST_INTERVAL_S,
+    Pacer,
+    ProbeBudget,
+    hops_to_probe,
+    start_allowance,
+)
 from player.net.path.cache import PathCache
 from player.net.path.discovery import PathResult
 from player.net.path.hosts import validate_host
@@ -27,11 +41,6 @@ from player.net.path.prober import HopProber
 
 log = logging.getLogger(__name__)
 
-PROBE_INTERVAL_S = 0.5  # fastest probing: enough loaded samples within ~3 s of a stall
-MAX_PROBE_INTERVAL_S = 4.0  # slowest probing when the video is slow to arrive
-PROBE_BUDGET = 0.008  # probe bytes kept under 0.8 % of video bytes (the limit is 1 %)
-BUDGET_SLOWER = 1.5  # interval factor when over budget
-BUDGET_FASTER = 1.25  # and when well under it
 DISCOVERY_TIMEOUT_S = 1.0
 STOP_JOIN_S = 0.5
 THREAD_NAME = "stallwatch-path"
@@ -98,13 +107,16 @@ class PathMonitor:
         is_loaded,  # noqa: ANN001 - Callable[[], bool], called from the probe thread
         namer: OrgNamer | None = None,
         namer_key: tuple = (),
-        interval_s: float = PROBE_INTERVAL_S,
+        interval_s: float = FAST_INTERVAL_S,
+        budget: ProbeBudget | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._is_loaded = is_loaded
         self._cache = _cache_for(namer, namer_key)
         self._interval_s = interval_s
+        self._size_budget = budget is None  # our own: its allowance fits the path
+        self.budget = budget if budget is not None else ProbeBudget()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -143,6 +155,7 @@ class PathMonitor:
             status = ProbeStatus.SILENT
         else:
             status = ProbeStatus.OK
+        self.budget.charge(result.probe_bytes)  # paid for by the start allowance
         with self._lock:
             self._result = result
         self._set_status(status, result.reason or "")
@@ -156,13 +169,25 @@ class PathMonitor:
                 method=method,
                 interval_s=self._interval_s,
                 is_loaded=self._is_loaded,
+                # a server that answered the discovery's method is probed by it (56 B by
+                # echo, 84 B by UDP, not a 200 B handshake). Linux rate-limits ICMP errors
+                # (time exceeded, port unreachable) to a burst of 6, then 1/s per peer: the
+                # pacer's fast phase fits the burst, its later rounds are >= 1.5 s apart
+                server_tcp=not (result.reached and result.method in ("icmp", "udp")),
                 on_route_change=lambda: self._cache.invalidate(self.host),
+                budget=self.budget,
+                pacer=Pacer(fast_s=self._interval_s),
             )
             with self._lock:
                 if self._stop.is_set():
                     return
                 self._prober = prober
-            prober.start(result.hops)
+            hops = hops_to_probe(result.hops)
+            if self._size_budget:
+                self.budget.set_allowance(
+                    start_allowance(result.probe_bytes, prober.usual_round_bytes(hops))
+                )
+            prober.start(hops)
         except (OSError, ValueError, RuntimeError) as exc:
             self._set_status(ProbeStatus.NOT_PERMITTED, f"hop probing failed: {exc}")
 
@@ -174,18 +199,10 @@ class PathMonitor:
             log.info("path to %s: %s (%s)", self.host, status.value, reason)
 
     def fit_budget(self, video_bytes: int) -> None:
-        """Slow probing down (or back up) so probe bytes stay within PROBE_BUDGET of
-        the video bytes so far; called about once a second by the session."""
-        with self._lock:
-            prober, result = self._prober, self._result
-        if prober is None or video_bytes <= 0:
-            return
-        spent = prober.probe_bytes + (result.probe_bytes if result is not None else 0)
-        ratio = spent / video_bytes
-        if ratio > PROBE_BUDGET:
-            prober.interval_s = min(MAX_PROBE_INTERVAL_S, prober.interval_s * BUDGET_SLOWER)
-        elif ratio < PROBE_BUDGET / 2:
-            prober.interval_s = max(self._interval_s, prober.interval_s / BUDGET_FASTER)
+        """Credit the probe budget with the session's video bytes so far (finished
+        downloads; called about once a second by the session). Rounds the bucket cannot
+        pay wait for it: probe bytes stay within the budget at every moment."""
+        self.budget.credit(video_bytes)
 
     def snapshot(self) -> PathSnapshot:
         with self._lock:

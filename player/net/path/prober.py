@@ -20,9 +20,13 @@ The last hop (the server) is probed by a TCP connect to the server's port when o
 given (``server_tcp``): the SYN/ACK time, read from ``TCP_INFO``. The connection is reset at
 once (no data, no TIME_WAIT on our side).
 
-Cost: with 10 hops at one round per second about 10 x (60 + 90) bytes/s, ~12 kbit/s; the
-:attr:`HopProber.probe_bytes` counter (approximate on-wire IP bytes, both directions) lets
-the caller show probe bytes < 1 % of video bytes.
+Cost: probes carry no data (:mod:`player.net.path.engine`): 56 B per hop and round with
+its echo reply, 84 B with a time exceeded, 200 B for the server's TCP handshake; the
+:attr:`HopProber.probe_bytes` counter holds the on-wire IP bytes, both directions. With a
+``budget`` (:class:`player.net.path.budget.ProbeBudget`) every round first reserves its
+worst-case cost and is skipped while the bucket cannot pay it; with a ``pacer``
+(:class:`player.net.path.budget.Pacer`) a round is sent only when it is due (dense while
+evidence is short, else every few seconds). Without them: one round per ``interval_s``.
 
 TTL-limited rounds also watch the route: when the routers answering no longer match the
 known hops for ``ROUTE_CHANGE_ROUNDS`` rounds in a row, ``on_route_change`` is called once
@@ -42,6 +46,7 @@ from dataclasses import replace
 
 from player.core.model import Hop, ProbeSample
 from player.net.path import engine
+from player.net.path.budget import Pacer, ProbeBudget
 from player.net.path.hosts import DEFAULT_PORT, resolve
 from player.net.path.rtt import HopStats, RttStats, rtt_stats
 from player.net.path.sockets import (
@@ -63,6 +68,9 @@ ROUTE_CHANGE_MIN_HOPS = 2  # hops that must disagree in a round to count it
 STOP_JOIN_S = 0.9
 THREAD_NAME = "stallwatch-probes"
 TCP_CONNECT_TIMEOUT_S = 2.0
+# With a pacer, how often "is a round due?" is asked between rounds: a download that starts
+# gets its first loaded round within 0.1 s (is_loaded is a cheap counter read).
+PACE_TICK_S = 0.1
 PROBER_METHODS = ("auto", "udp", "icmp", "tcp")
 
 
@@ -76,6 +84,10 @@ def _hop_rtt(spec: ProbeSpec, r: ProbeReply | None, known: str | None) -> float 
     if r.kind not in ("ttl_exceeded", "reached") or r.address != known:
         return None
     return r.rtt_ms
+
+
+def _round_bytes(replies: dict[int, ProbeReply]) -> int:
+    return sum(r.sent_bytes + r.received_bytes for r in replies.values())
 
 
 # --- one-shot helper ------------------------------------------------------------------
@@ -114,6 +126,8 @@ class HopProber:
         max_samples: int = MAX_SAMPLES_PER_HOP,
         on_route_change: Callable[[], None] | None = None,
         name: str = THREAD_NAME,
+        budget: ProbeBudget | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         if method not in PROBER_METHODS:
             raise ValueError(f"unknown probe method {method!r}")
@@ -130,6 +144,8 @@ class HopProber:
         self.max_samples = max_samples
         self.on_route_change = on_route_change
         self.thread_name = name
+        self.budget = budget
+        self.pacer = pacer
         self.method = self._pick_method(method)
         self._lock = threading.Lock()
         self._samples: dict[int, deque[ProbeSample]] = {}
@@ -208,12 +224,20 @@ class HopProber:
 
     # --- the thread -------------------------------------------------------------------
     def _specs(self) -> list[ProbeSpec]:
+        return self.specs_for(self._hops)
+
+    def usual_round_bytes(self, hops: Sequence[Hop]) -> int:
+        """What one round over ``hops`` usually costs (a budget reserves the worst case)."""
+        return engine.usual_round_bytes(self.specs_for(hops))
+
+    def specs_for(self, hops: Sequence[Hop]) -> list[ProbeSpec]:
+        """One round's probes toward ``hops`` (silent ones skipped)."""
         specs: list[ProbeSpec] = []
-        hops = [h for h in self._hops if h.address]
-        if not hops:
+        answering = [h for h in hops if h.address]
+        if not answering:
             return specs
-        last = max(h.hop for h in self._hops)
-        for h in hops:
+        last = max(h.hop for h in hops)
+        for h in answering:
             addr = h.address or ""
             if h.hop == last and addr == self.target and self.server_tcp and self.port:
                 specs.append(ProbeSpec(h.hop, "tcp", addr, self.port, None))
@@ -235,9 +259,16 @@ class HopProber:
     def _run(self) -> None:
         seq = 1
         while not self._stop.is_set():
-            started = time.monotonic()
-            specs = self._specs()
             loaded = self._loaded_now()
+            if self.pacer is not None and not self.pacer.due(time.monotonic(), loaded):
+                self._stop.wait(PACE_TICK_S)
+                continue
+            specs = self._specs()
+            cost = engine.max_round_bytes(specs)
+            if self.budget is not None and not self.budget.reserve(cost):
+                self._stop.wait(PACE_TICK_S)  # the video has not paid for it yet
+                continue
+            started = time.monotonic()
             try:
                 replies = engine.run_probes(specs, self.timeout_s, wake_fd=self._wake_r, seq=seq)
             except OSError as exc:
@@ -245,14 +276,29 @@ class HopProber:
                 if self.method == "icmp" and isinstance(exc, MethodUnavailable):
                     log.info("ICMP probing refused (%s); falling back to UDP", exc)
                     self.method = "udp"
+                    self._settle(cost, 0)
                     continue
                 log.warning("probe round failed: %s", exc)
                 replies = {}
-            if self._stop.is_set():
+            if self._stop.is_set():  # the round's samples are dropped, its bytes counted
+                with self._lock:
+                    for r in replies.values():
+                        self.probe_bytes_sent += r.sent_bytes
+                        self.probe_bytes_received += r.received_bytes
+                self._settle(cost, _round_bytes(replies))
                 break
-            self._record(specs, replies, started, loaded)
+            self._settle(cost, self._record(specs, replies, started, loaded))
+            if self.pacer is not None:
+                self.pacer.record(started, loaded)
             seq = (seq + 1) & 0xFFFF
-            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+            if self.pacer is not None:  # it spaces the rounds; an idle gap may come soon
+                self._stop.wait(PACE_TICK_S)
+            else:
+                self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+    def _settle(self, reserved: int, actual: int) -> None:
+        if self.budget is not None:
+            self.budget.settle(reserved, actual)
 
     def _record(
         self,
@@ -260,8 +306,10 @@ class HopProber:
         replies: dict[int, ProbeReply],
         at: float,
         loaded: bool,
-    ) -> None:
+    ) -> int:
+        """Store one round's samples; returns the round's probe bytes."""
         mismatches = 0
+        spent = 0
         with self._lock:
             self.rounds += 1
             known = {h.hop: h.address for h in self._hops}
@@ -271,6 +319,7 @@ class HopProber:
                 rcvd = r.received_bytes if r else 0
                 self.probe_bytes_sent += sent
                 self.probe_bytes_received += rcvd
+                spent += sent + rcvd
                 rtt = _hop_rtt(spec, r, known.get(spec.key))
                 if (
                     r is not None
@@ -296,6 +345,7 @@ class HopProber:
                     self.on_route_change()
                 except Exception as exc:  # noqa: BLE001
                     log.warning("on_route_change callback failed: %s", exc)
+        return spent
 
     # --- results ----------------------------------------------------------------------
     @property
