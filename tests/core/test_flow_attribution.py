@@ -190,6 +190,8 @@ def test_the_flow_never_accuses_a_network_segment(key: str, flow: list[FlowSampl
     if after.segment is Segment.SERVER and before.segment is not Segment.SERVER:
         assert flow is SLOW_SENDER and after.rule == "server_sends_slowly"
         assert before.segment is Segment.UNKNOWN
+
+
 def test_followup_notice_and_why_say_what_is_shown() -> None:
     from player.core import explain as why_mod
 
