@@ -23,10 +23,8 @@ from dataclasses import dataclass
 from player.net.path.hosts import family_of
 from player.net.path.sockets import (
     ICMP_ECHO_REPLY,
-    ICMP_ECHO_REQUEST,
     ICMP_ERROR_QUOTE_MAX,
     ICMPV6_ECHO_REPLY,
-    ICMPV6_ECHO_REQUEST,
     IP_HEADER,
     SO_EE_ORIGIN_ICMP,
     SO_EE_ORIGIN_ICMP6,
@@ -82,17 +80,7 @@ def usual_round_bytes(specs: Sequence[ProbeSpec]) -> int:
 
 def send_empty_probe(spec: ProbeSpec, s: socket.socket, family: int, seq: int) -> int:
     """Send one probe without payload (TCP: a SYN); return its on-wire size in bytes."""
-    iph = IP_HEADER[family]
-    if spec.method == "icmp":
-        typ = ICMPV6_ECHO_REQUEST if family == socket.AF_INET6 else ICMP_ECHO_REQUEST
-        # The kernel fills in the identifier (the socket's "port") and the checksum.
-        packet = struct.pack("!BBHHH", typ, 0, 0, 0, seq & 0xFFFF) + PROBE_PAYLOAD
-        s.sendto(packet, (spec.dst, 0))
-        return iph + len(packet)
-    if spec.method == "udp":
-        s.sendto(PROBE_PAYLOAD, (spec.dst, spec.port))
-        return iph + UDP_HEADER + len(PROBE_PAYLOAD)
-    return send_probe(spec, s, family, seq)
+    return send_probe(spec, s, family, seq, PROBE_PAYLOAD)
 
 
 @dataclass(slots=True)

@@ -231,18 +231,21 @@ def open_probe_socket(spec: ProbeSpec, family: int) -> socket.socket:
     return s
 
 
-def send_probe(spec: ProbeSpec, s: socket.socket, family: int, seq: int) -> int:
-    """Send one probe; return its approximate on-wire size in bytes."""
+def send_probe(
+    spec: ProbeSpec, s: socket.socket, family: int, seq: int, payload: bytes = PAYLOAD
+) -> int:
+    """Send one probe carrying ``payload`` (ICMP/UDP; TCP sends a SYN); return its
+    approximate on-wire size in bytes."""
     iph = IP_HEADER[family]
     if spec.method == "icmp":
         typ = ICMPV6_ECHO_REQUEST if family == socket.AF_INET6 else ICMP_ECHO_REQUEST
         # The kernel fills in the identifier (the socket's "port") and the checksum.
-        packet = struct.pack("!BBHHH", typ, 0, 0, 0, seq & 0xFFFF) + PAYLOAD
+        packet = struct.pack("!BBHHH", typ, 0, 0, 0, seq & 0xFFFF) + payload
         s.sendto(packet, (spec.dst, 0))
         return iph + len(packet)
     if spec.method == "udp":
-        s.sendto(PAYLOAD, (spec.dst, spec.port))
-        return iph + 8 + len(PAYLOAD)
+        s.sendto(payload, (spec.dst, spec.port))
+        return iph + 8 + len(payload)
     rc = s.connect_ex((spec.dst, spec.port))
     if rc not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
         raise OSError(rc, os.strerror(rc))
