@@ -2,7 +2,9 @@
 
 Every scenario of :func:`tests.testbed.scenarios.default_scenarios` runs ``RUNS`` times
 with a cubic origin, the slow-link ones also ``RUNS`` times with a BBR origin, on one
-topology built for the module (torn down even when a test fails). The test prints the
+topology built for the module (torn down even when a test fails), once with ICMP echo
+permitted to the client (``ping_group_range`` open) and once with it not permitted (``1 0``,
+a fresh namespace's default and many sandboxes': the probes fall back to UDP). The test prints the
 confusion matrix (expected segment x verdict), the false accusations per segment and one
 line per run, and asserts: at least ``MIN_ACCURACY`` correct, no named segment (device,
 home network, ISP, interconnect, server) where the cause lies elsewhere, and no stall in
@@ -13,7 +15,8 @@ ICMP forbidden (``1 0``), where the report must say which probe method was used 
 
 Root only (namespaces, tc); run alone with ``pytest -m netem tests/testbed/test_matrix.py -s``.
 Environment knobs: ``STALLWATCH_MATRIX_RUNS`` (default 2), ``STALLWATCH_MATRIX_DURATION``
-(seconds of playback per run, default 8), ``STALLWATCH_MATRIX_ONLY`` (scenario names).
+(seconds of playback per run, default 8), ``STALLWATCH_MATRIX_ONLY`` (scenario names),
+``STALLWATCH_MATRIX_ICMP`` (``allowed,forbidden`` by default; either alone).
 """
 
 from __future__ import annotations
@@ -38,12 +41,16 @@ pytestmark = [
 
 # 2 runs of each of the 19 scenario x sender pairs (38 runs, as many as 3 runs of the 13
 # pairs before the household, policer and rate-limited scenarios came): the suite's time
-RUNS = int(os.environ.get("STALLWATCH_MATRIX_RUNS", "2"))
+# ... now once per ICMP mode: 1 run of each pair per mode keeps the suite's time, and the
+# standalone acceptance run takes STALLWATCH_MATRIX_RUNS=2 or more)
+RUNS = int(os.environ.get("STALLWATCH_MATRIX_RUNS", "1"))
 DURATION_S = float(os.environ.get("STALLWATCH_MATRIX_DURATION", "8"))
 ONLY = {n for n in os.environ.get("STALLWATCH_MATRIX_ONLY", "").split(",") if n}
 MIN_ACCURACY = 0.9
 ALL_GROUPS = (0, 2147483647)
 NO_GROUPS = (1, 0)
+ICMP_MODES = {"allowed": ALL_GROUPS, "forbidden": NO_GROUPS}
+MODES = [m for m in os.environ.get("STALLWATCH_MATRIX_ICMP", "allowed,forbidden").split(",") if m]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +58,7 @@ def testbed() -> Iterator[tuple[Topology, S.Roles]]:
     ok, why = tools_available()
     if not ok:
         pytest.skip(why)
+
     def _interrupt(*_a: object) -> None:  # SIGTERM (e.g. a CI timeout): still tear down
         raise KeyboardInterrupt
 
@@ -84,29 +92,37 @@ def _print_results(results: list[dict[str, Any]], title: str) -> None:
 
 
 @pytest.mark.timeout(3600)
-def test_matrix(testbed: tuple[Topology, S.Roles],
-                stream_dir: tuple[Path, S.StreamInfo]) -> None:
+def test_matrix(testbed: tuple[Topology, S.Roles], stream_dir: tuple[Path, S.StreamInfo]) -> None:
     topo, roles = testbed
     media, stream = stream_dir
-    topo.set_ping_group_range(roles["client"], *ALL_GROUPS)
+    assert MODES and set(MODES) <= set(ICMP_MODES), MODES
     results: list[dict[str, Any]] = []
     t0 = time.monotonic()
     try:
-        for sc in S.default_scenarios():
-            if ONLY and sc.name not in ONLY:
-                continue
-            for cc in sc.ccs:  # cubic and BBR back to back on the same topology
-                for _ in range(RUNS):
-                    r = S.run_scenario(topo, sc, media, cc, DURATION_S, roles=roles,
-                                       stream=stream)
-                    results.append(r)
-                    print(S.result_line(r), flush=True)
-                    if r["report"] is None:
-                        print(f"   rc={r['rc']} stderr: {r['stderr'][-800:]}", flush=True)
+        for mode in MODES:
+            topo.set_ping_group_range(roles["client"], *ICMP_MODES[mode])
+            for sc in S.default_scenarios():
+                if ONLY and sc.name not in ONLY:
+                    continue
+                for cc in sc.ccs:  # cubic and BBR back to back on the same topology
+                    for _ in range(RUNS):
+                        r = S.run_scenario(
+                            topo, sc, media, cc, DURATION_S, roles=roles, stream=stream
+                        )
+                        r["icmp"] = mode
+                        results.append(r)
+                        print(f"[icmp {mode}] {S.result_line(r)}", flush=True)
+                        if r["report"] is None:
+                            print(f"   rc={r['rc']} stderr: {r['stderr'][-800:]}", flush=True)
     finally:
+        topo.set_ping_group_range(roles["client"], *ALL_GROUPS)
         topo.reset()
         if results:
-            _print_results(results, f"matrix ({time.monotonic() - t0:.0f} s)")
+            for mode in MODES:
+                mine = [r for r in results if r["icmp"] == mode]
+                if mine:
+                    _print_results(mine, f"matrix, ICMP {mode}")
+            _print_results(results, f"matrix, all ({time.monotonic() - t0:.0f} s)")
     out = os.environ.get("STALLWATCH_MATRIX_JSON")
     if out:
         Path(out).write_text(json.dumps(results, indent=1, default=str))
@@ -139,8 +155,9 @@ def _method_evidence(report: dict[str, Any]) -> str:
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("icmp", [True, False], ids=["icmp-allowed", "icmp-forbidden"])
-def test_unprivileged_diagnose(testbed: tuple[Topology, S.Roles],
-                               stream_dir: tuple[Path, S.StreamInfo], icmp: bool) -> None:
+def test_unprivileged_diagnose(
+    testbed: tuple[Topology, S.Roles], stream_dir: tuple[Path, S.StreamInfo], icmp: bool
+) -> None:
     """``nobody`` runs diagnose through the ISP-access scenario. With ICMP allowed the ISP
     is named; with ICMP forbidden probing degrades to another method (or to unknown) and
     the report says so and why."""
@@ -150,8 +167,16 @@ def test_unprivileged_diagnose(testbed: tuple[Topology, S.Roles],
     groups = ALL_GROUPS if icmp else NO_GROUPS
     topo.set_ping_group_range(client, *groups)
     try:
-        r = S.run_scenario(topo, S.scenario("isp_access_slow"), media, "cubic", DURATION_S,
-                           roles=roles, stream=stream, unprivileged=True)
+        r = S.run_scenario(
+            topo,
+            S.scenario("isp_access_slow"),
+            media,
+            "cubic",
+            DURATION_S,
+            roles=roles,
+            stream=stream,
+            unprivileged=True,
+        )
     finally:
         topo.set_ping_group_range(client, *ALL_GROUPS)
     print(S.result_line(r))
