@@ -68,3 +68,40 @@ def test_an_exchange_point_or_a_vpn_endpoint_is_never_the_isp() -> None:
         )
         out = classify_path(hops, "192.168.1.1", namer=OrgNamer(table), destination="203.0.113.9")
         assert _segs(out) == ["home_network", seg, "server"], name
+
+
+def test_a_private_isp_hop_named_in_the_isps_domain_is_the_isps() -> None:
+    # many ISPs number internal links from 10/8 and name them in their own domain; the
+    # testbed's realistic tree showed such a hop classified "unknown" (its org dropped)
+    hops = _hops(
+        ("192.168.1.1", "router.home"),
+        ("100.64.0.1", "bng1.tellus-broadband.example"),
+        ("10.44.0.2", "bb1.fra.tellus-broadband.example"),
+        ("198.51.100.7", "ae3.carrierone.example"),
+        ("203.0.113.9", "edge.videocdn.example"),
+    )
+    out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
+    assert _segs(out) == ["home_network", "isp", "isp", "interconnect", "server"]
+    assert out[2].org == "tellus-broadband.example"
+
+
+def test_a_private_hop_is_not_named_by_a_domain_no_public_hop_carries() -> None:
+    # a second home router past the gateway (or a misleading local name) stays unnamed
+    hops = _hops(
+        ("192.168.1.1", "router.home"),
+        ("10.0.0.1", "fritz.box"),
+        ("198.51.100.2", "bras1.examplenet-isp.net"),
+        ("203.0.113.9", "edge.videocdn.example"),
+    )
+    out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
+    assert out[1].org is None
+    assert _segs(out) == ["home_network", "isp", "isp", "server"]
+    # the gateway itself stays home whatever public hop shares its name's domain
+    hops = _hops(
+        ("192.168.1.1", "cpe.examplenet-isp.net"),
+        ("198.51.100.2", "bras1.examplenet-isp.net"),
+        ("203.0.113.9", "edge.videocdn.example"),
+    )
+    out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
+    assert _segs(out) == ["home_network", "isp", "server"]
+    assert out[0].org == "home"

@@ -6,6 +6,14 @@ adapter does what needs the network's knowledge: the organisation of every hop (
 that organisation is known (table or override), which hop is the destination, and the
 server's organisation from the media host name. It hands core plain per-hop facts and writes
 the result into copies of the hops (``org`` and ``segment``).
+
+A private-address hop (RFC 1918: the namer says "home") whose reverse-DNS name is in the
+registered domain of a public hop on the same path is that domain's router: many ISPs
+number their internal links from 10/8 and name them in their own domain
+(``bb1.fra.isp.example`` at 10.44.0.1 beside ``bng1.isp.example`` at 100.64.0.1). The name
+alone is not enough: a home router's own name (``router.home``, ``fritz.box``) must never
+make it an ISP. Where such a hop sits is still decided by the one classifier (inside the
+home network's extent it stays home).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from dataclasses import replace
 
 from player.core.model import Hop
 from player.core.path_segments import HopFacts, classify_segments, normalize_address
+from player.net.path.domains import registered_domain
 from player.net.path.naming import OrgMatch, OrgNamer
 
 KNOWN_SOURCES = frozenset({"table", "override"})  # an org the viewer or the table vouches for
@@ -41,9 +50,12 @@ def classify_path(
         return out
     dest = normalize_address(destination)
     last = len(out) - 1
+    matches = [
+        namer.lookup(h.name, h.address) if h.address else OrgMatch(None, "none") for h in out
+    ]
+    matches = _corroborate_private_names(out, matches)
     facts = []
-    for i, h in enumerate(out):
-        m = namer.lookup(h.name, h.address) if h.address else OrgMatch(None, "none")
+    for i, (h, m) in enumerate(zip(out, matches, strict=True)):
         facts.append(
             HopFacts(
                 h.hop,
@@ -60,4 +72,17 @@ def classify_path(
     result = classify_segments(facts, server_org=server_org, gateway_address=default_gateway)
     for h, segment, org in zip(out, result.segments, result.orgs, strict=True):
         h.segment, h.org = segment, org
+    return out
+
+
+def _corroborate_private_names(hops: Sequence[Hop], matches: list[OrgMatch]) -> list[OrgMatch]:
+    """A "home" match becomes its name's domain when a public hop of the path is named in
+    that same domain (module doc); every other match is kept."""
+    public_domains = {m.org for m in matches if m.source == "domain" and m.org}
+    if not public_domains:
+        return matches
+    out = []
+    for h, m in zip(hops, matches, strict=True):
+        dom = registered_domain(h.name) if m.source == "home" else None
+        out.append(OrgMatch(dom, "domain") if dom in public_domains else m)
     return out
