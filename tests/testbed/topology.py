@@ -25,6 +25,11 @@ Silent routers: :meth:`Topology.block_probes` sets the node's ``icmp_ratelimit``
 maximum, so with the default ``icmp_ratemask`` the kernel never sends ICMP time exceeded
 or destination unreachable (echo replies are unaffected). This needs neither iptables nor
 tc actions (the kernel here has no ``act_gact``).
+
+Propagation delay: the kernel has no ``sch_netem``, so ``Link(a, b, delay_ms=15)`` is built
+as a userspace delay line (:mod:`tests.testbed.delay_line`: a TAP end in each namespace and
+one forwarder process, stopped at teardown) instead of a veth pair; a link's own ``rate``
+is what :meth:`Topology.unshape` and :meth:`Topology.reset` return it to.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .delay_line import DelayLine, LineSpec
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +196,11 @@ class Link:
     ``rate`` (tc syntax, e.g. ``"20mbit"``) shapes the direction toward the client (the
     downstream of video data) at build time, ``up_rate`` the other direction; ``burst`` and
     ``latency`` are the tbf's (see :meth:`Topology.shape`).
+
+    ``delay_ms`` (one-way propagation delay, each way) and ``jitter_ms`` (extra delay of
+    uniform(0, jitter), never reordering) build the link as a userspace delay line (two TAP
+    ends and a forwarder process, :mod:`tests.testbed.delay_line`) instead of a veth pair;
+    addresses, routes, shaping and teardown are the same.
     """
 
     a: str
@@ -198,6 +210,12 @@ class Link:
     up_rate: str | None = None
     burst: str = "16kb"
     latency: str = "200ms"
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+
+    @property
+    def delayed(self) -> bool:
+        return self.delay_ms > 0 or self.jitter_ms > 0
 
 
 @dataclass(frozen=True)
@@ -255,8 +273,11 @@ class Topology:
         self.ifaces: dict[tuple[str, str], Iface] = {}
         self._plan_addresses()
         self.shaping: dict[tuple[str, str], Shaping] = {}
+        # the links' own rates (Link.rate/up_rate): what unshape()/reset() return to
+        self.base_shaping: dict[tuple[str, str], Shaping] = {}
         self.silent: set[str] = set()
         self._procs: list[subprocess.Popen] = []
+        self.delay_lines: dict[tuple[str, str], DelayLine] = {}  # (link.a, link.b) -> line
         self.built = False
         self._lock = threading.Lock()
 
@@ -407,6 +428,12 @@ class Topology:
             (etc / "nsswitch.conf").write_text(nsswitch)
         for link in self.links:
             ia, ib = self.ifaces[(link.a, link.b)], self.ifaces[(link.b, link.a)]
+            if link.delayed:
+                spec = LineSpec(link.delay_ms / 1000.0, link.jitter_ms / 1000.0)
+                line = DelayLine(self.ns(link.a), ia.ifname, self.ns(link.b), ib.ifname, spec)
+                self.delay_lines[(link.a, link.b)] = line
+                line.start()
+                continue
             _run(
                 [
                     "ip",
@@ -438,9 +465,11 @@ class Topology:
         for link in self.links:
             near, far = self.orient(link)
             if link.rate:
-                self.shape(far, near, link.rate, burst=link.burst, latency=link.latency)
+                s = self.shape(far, near, link.rate, burst=link.burst, latency=link.latency)
+                self.base_shaping[(far, near)] = s
             if link.up_rate:
-                self.shape(near, far, link.up_rate, burst=link.burst, latency=link.latency)
+                s = self.shape(near, far, link.up_rate, burst=link.burst, latency=link.latency)
+                self.base_shaping[(near, far)] = s
 
     def orient(self, link: Link) -> tuple[str, str]:
         """(end nearer the client, farther end) of a link."""
@@ -476,10 +505,14 @@ class Topology:
         for p in self._procs:
             _stop_process(p)
         self._procs.clear()
+        for line in self.delay_lines.values():
+            line.stop()
+        self.delay_lines.clear()
         for name in self.nodes:
             _delete_namespace(self.ns(name))
         self.built = False
         self.shaping.clear()
+        self.base_shaping.clear()
         self.silent.clear()
         if self in _live:
             _live.remove(self)
@@ -566,6 +599,11 @@ class Topology:
         return s
 
     def unshape(self, src: str, dst: str) -> None:
+        """Remove a bottleneck; a link built with a rate gets that rate back."""
+        base = self.base_shaping.get((src, dst))
+        if base is not None:
+            self.shape(src, dst, base.rate, burst=base.burst, latency=base.latency)
+            return
         i = self.ifaces[(src, dst)]
         _run(["tc", "-n", self.ns(src), "qdisc", "del", "dev", i.ifname, "root"], check=False)
         self.shaping.pop((src, dst), None)
@@ -593,9 +631,11 @@ class Topology:
         self.sysctl(node, "net.ipv4.ping_group_range", f"{low} {high}")
 
     def reset(self) -> None:
-        """Remove every bottleneck and silence (processes keep running)."""
-        for src, dst in list(self.shaping):
-            self.unshape(src, dst)
+        """Remove every bottleneck and silence (processes keep running); links built
+        with a rate keep it."""
+        for key, s in list(self.shaping.items()):
+            if s != self.base_shaping.get(key):
+                self.unshape(*key)
         for node in list(self.silent):
             self.unblock_probes(node)
 
