@@ -16,7 +16,10 @@ ICMP forbidden (``1 0``), where the report must say which probe method was used 
 Root only (namespaces, tc); run alone with ``pytest -m netem tests/testbed/test_matrix.py -s``.
 Environment knobs: ``STALLWATCH_MATRIX_RUNS`` (default 2), ``STALLWATCH_MATRIX_DURATION``
 (seconds of playback per run, default 8), ``STALLWATCH_MATRIX_ONLY`` (scenario names),
-``STALLWATCH_MATRIX_ICMP`` (``allowed,forbidden`` by default; either alone).
+``STALLWATCH_MATRIX_ICMP`` (``allowed,forbidden`` by default; either alone),
+``STALLWATCH_MATRIX_TOPOLOGY`` (``reference`` by default; ``realistic``: the real-world-like
+tree of :mod:`tests.testbed.realistic`, other names and addresses, delay lines, a 20 Mbit/s
+access link and a 1/3/6 Mbit/s ladder).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from . import realistic as R
 from . import scenarios as S
 from .topology import Topology, tools_available
 
@@ -49,6 +53,7 @@ ONLY = {n for n in os.environ.get("STALLWATCH_MATRIX_ONLY", "").split(",") if n}
 MIN_ACCURACY = 0.9
 ALL_GROUPS = (0, 2147483647)
 NO_GROUPS = (1, 0)
+TOPOLOGY = os.environ.get("STALLWATCH_MATRIX_TOPOLOGY", "reference")
 ICMP_MODES = {"allowed": ALL_GROUPS, "forbidden": NO_GROUPS}
 MODES = [m for m in os.environ.get("STALLWATCH_MATRIX_ICMP", "allowed,forbidden").split(",") if m]
 
@@ -63,10 +68,11 @@ def testbed() -> Iterator[tuple[Topology, S.Roles]]:
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, _interrupt)
-    topo = S.matrix_topology()
+    assert TOPOLOGY in ("reference", "realistic"), TOPOLOGY
+    topo = S.matrix_topology() if TOPOLOGY == "reference" else R.realistic_topology()
     try:
         topo.build()
-        yield topo, S.roles_for(topo)
+        yield topo, S.roles_for(topo) if TOPOLOGY == "reference" else R.realistic_roles(topo)
     finally:
         topo.teardown()
         signal.signal(signal.SIGTERM, old)
@@ -79,7 +85,7 @@ def stream_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, S.Stream
     if not ffmpeg_available():
         pytest.skip("ffmpeg is not installed")
     d = tmp_path_factory.mktemp("matrix") / "hls"
-    return d, S.make_stream(d)
+    return d, S.make_stream(d) if TOPOLOGY == "reference" else R.make_realistic_stream(d)
 
 
 def _print_results(results: list[dict[str, Any]], title: str) -> None:
