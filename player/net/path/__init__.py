@@ -6,6 +6,7 @@ One job per module:
 ``routes``     the local routing table, default gateway and route fingerprint
 ``sockets``    probe sockets, ``IP_RECVERR`` error-queue parsing, ICMP permission
 ``engine``     one round of parallel probes and their answers
+``flows``      one flow identity per target (Paris traceroute): shared sockets, probe ids
 ``discovery``  the TTL sweep with fallback methods -> :class:`PathResult`
 ``cache``      paths once per host, re-discovered on route change
 ``rdns``       reverse DNS names of the hops

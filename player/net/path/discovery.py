@@ -6,15 +6,20 @@ Works unprivileged on Linux. Three probe methods, tried in this order by default
     ICMP echo through an unprivileged ICMP socket (``SOCK_DGRAM, IPPROTO_ICMP``), allowed
     only when one of our groups lies inside ``net.ipv4.ping_group_range``.
 ``udp``
-    UDP datagrams to high ports, as ``tracepath`` sends them: always allowed.
+    UDP datagrams to a high port (``UDP_FLOW_PORT``): always allowed.
 ``tcp``
     TCP SYNs to the server's own port (usually open through any firewall); the destination
     answers with SYN/ACK or RST.
 
 Every method sends probes with an increasing TTL (hop limit); the answers come back on the
 probe sockets' error queues (:mod:`player.net.path.sockets`). TTLs are probed in parallel
-batches (:func:`player.net.path.engine.run_probes`, one socket per probe), so a 10-hop path
-is found in about one round-trip plus the timeout of the silent hops. When a method is not
+batches (:func:`player.net.path.engine.run_probes`), so a 10-hop path is found in about
+one round-trip plus the timeout of the silent hops. ICMP and UDP probes are Paris
+traceroute's (:mod:`player.net.path.flows`): one flow identity toward the destination at
+every TTL -- one source port and one destination port, or one echo identifier -- so a
+router balancing load per flow sends them all along one path, and the hops found are one
+path, the one the hop prober's probes (the same flow) then take. TCP probes all leave from
+one source port too, one at a time. When a method is not
 permitted or the destination never answers it, the next method is tried and the reason is
 recorded in :attr:`PathResult.reason` (e.g. ``"ICMP not permitted: ping_group_range 1 0
 excludes gid 1000"``).
@@ -38,7 +43,7 @@ from player.net.path.naming import OrgNamer
 from player.net.path.rdns import Resolver, reverse_names
 from player.net.path.routes import default_gateway, route_fingerprint
 from player.net.path.sockets import (
-    UDP_BASE_PORT,
+    UDP_FLOW_PORT,
     MethodUnavailable,
     ProbeReply,
     ProbeSpec,
@@ -89,8 +94,8 @@ class _Trace:
 
 def _spec_for(method: str, dst: str, port: int, ttl: int) -> ProbeSpec:
     if method == "udp":
-        return ProbeSpec(ttl, "udp", dst, UDP_BASE_PORT + ttl, ttl)
-    return ProbeSpec(ttl, method, dst, port, ttl)
+        return ProbeSpec(ttl, "udp", dst, UDP_FLOW_PORT, ttl, flow=dst)
+    return ProbeSpec(ttl, method, dst, port, ttl, flow=dst)
 
 
 def trace(

@@ -1,5 +1,7 @@
 """One round of probes: send every probe at once (one socket each) and collect the answers
 from the error queue, the echo replies and the TCP handshakes, with kernel receive times.
+Probes of a Paris flow (``ProbeSpec.flow``) leave from their flow's one socket instead
+(:mod:`player.net.path.flows`) and carry an id (a UDP one 2 bytes of it).
 
 ICMP and UDP probes carry no payload (``PROBE_PAYLOAD``): the kernel matches every answer
 to its socket (the echo identifier, the quoted UDP ports), so data would only add bytes,
@@ -20,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from player.net.path import flows
 from player.net.path.hosts import family_of
 from player.net.path.sockets import (
     ICMP_ECHO_REPLY,
@@ -37,6 +40,8 @@ from player.net.path.sockets import (
     classify_error,
     open_probe_socket,
     parse_cmsgs,
+    probe_data_bytes,
+    rtt_from_stamp,
     send_probe,
 )
 
@@ -58,7 +63,7 @@ def max_probe_bytes(spec: ProbeSpec) -> int:
     iph = IP_HEADER[family_of(spec.dst)]
     if spec.method == "tcp":
         return 4 * iph + TCP_PROBE_BYTES
-    sent = iph + 8 + len(PROBE_PAYLOAD)  # ICMP and UDP headers are both 8 bytes
+    sent = iph + 8 + len(PROBE_PAYLOAD) + probe_data_bytes(spec)  # ICMP/UDP headers: 8 B
     return sent + min(ICMP_ERROR_QUOTE_MAX, iph + ICMP_HEADER + sent)  # an error quoting it
 
 
@@ -94,12 +99,7 @@ class _Pending:
 
 
 def _wall_rtt_ms(p: _Pending, stamp_ns: int | None, now_mono: float) -> float:
-    mono_ms = (now_mono - p.sent_mono) * 1000.0
-    if stamp_ns is not None:
-        kernel_ms = (stamp_ns - p.sent_wall_ns) / 1e6
-        if 0.0 <= kernel_ms <= mono_ms + 1.0:  # ignore wall-clock steps
-            return kernel_ms
-    return mono_ms
+    return rtt_from_stamp(p.sent_wall_ns, p.sent_mono, stamp_ns, now_mono)
 
 
 def _tcp_info_rtt_ms(s: socket.socket) -> float | None:
@@ -220,8 +220,21 @@ def run_probes(
     Returns one :class:`ProbeReply` per spec key (``kind="timeout"`` when none came within
     ``timeout_s``). Readability of ``wake_fd`` ends the wait early (used by
     :meth:`player.net.path.prober.HopProber.stop`). Raises :class:`MethodUnavailable` when a method's socket
-    cannot be opened at all.
+    cannot be opened at all. Flow probes are sent first and collected after the others
+    (their RTTs come from kernel receive times, so the wait costs them nothing).
     """
+    if any(s.flow is not None for s in specs):
+        rnd = flows.FlowRound([s for s in specs if flows.is_shared_socket_probe(s)])
+        try:
+            rnd.start()
+            others = [s for s in specs if s.flow is None]
+            replies = run_probes(others, timeout_s, wake_fd=wake_fd, seq=seq) if others else {}
+            tcp = [s for s in specs if flows.is_tcp_flow_probe(s)]
+            replies.update(flows.run_tcp_flows(tcp, timeout_s, run_probes, wake_fd=wake_fd))
+            replies.update(rnd.collect(timeout_s, wake_fd))
+        finally:
+            rnd.close()
+        return replies
     pending: dict[int, _Pending] = {}
     replies: dict[int, ProbeReply] = {}
     poller = select.poll()

@@ -9,19 +9,23 @@ Probe kinds per hop (``method``):
 
 ``udp`` / ``tcp``
     TTL-limited probes toward the server (as in path discovery): the router at that TTL
-    answers with ICMP time exceeded. They follow the video's own forward path.
+    answers with ICMP time exceeded. They follow the video's own forward path. They are
+    discovery's Paris flow (:mod:`player.net.path.flows`): one source and destination
+    port at every TTL and in every round, so a router balancing load per flow sends them
+    along the path discovery found, round after round (TCP SYNs one at a time).
 ``icmp``
     ICMP echo to the hop's address through an unprivileged ICMP socket (needs
-    ``ping_group_range``).
+    ``ping_group_range``); one socket, so one echo identifier, per server.
 ``auto`` (default)
     ``icmp`` when permitted, else ``udp``.
 
 The last hop (the server) is probed by a TCP connect to the server's port when one is
-given (``server_tcp``): the SYN/ACK time, read from ``TCP_INFO``. The connection is reset at
-once (no data, no TIME_WAIT on our side).
+given (``server_tcp``): the SYN/ACK time, read from ``TCP_INFO``, from the same source port
+every round. The connection is reset at once (no data, no TIME_WAIT on our side).
 
-Cost: probes carry no data (:mod:`player.net.path.engine`): 56 B per hop and round with
-its echo reply, 84 B with a time exceeded, 200 B for the server's TCP handshake; the
+Cost: probes carry no data but their id (:mod:`player.net.path.engine`): 56 B per hop and
+round with its echo reply, 84 B with a time exceeded (88 B for a UDP probe: its 2-byte
+id, and the router's quote of it), 200 B for the server's TCP handshake; the
 :attr:`HopProber.probe_bytes` counter holds the on-wire IP bytes, both directions. With a
 ``budget`` (:class:`player.net.path.budget.ProbeBudget`) every round first reserves its
 worst-case cost and is skipped while the bucket cannot pay it; with a ``pacer``
@@ -31,7 +35,9 @@ evidence is short, else every few seconds). Without them: one round per ``interv
 TTL-limited rounds also watch the route: when the routers answering no longer match the
 known hops for ``ROUTE_CHANGE_ROUNDS`` rounds in a row, ``on_route_change`` is called once
 (the caller re-discovers through :class:`player.net.path.cache.PathCache`). The per-hop
-summaries are :mod:`player.net.path.rtt`'s.
+summaries are :mod:`player.net.path.rtt`'s. An answer from another router than the known
+hop's is counted in :attr:`HopProber.foreign_answers`; a probe whose answer could not be
+told from a sibling's (``kind="ambiguous"``: a router quoting 8 bytes) leaves no sample.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from player.net.path.budget import Pacer, ProbeBudget
 from player.net.path.hosts import DEFAULT_PORT, resolve
 from player.net.path.rtt import HopStats, RttStats, rtt_stats
 from player.net.path.sockets import (
-    UDP_BASE_PORT,
+    UDP_FLOW_PORT,
     MethodUnavailable,
     ProbeReply,
     ProbeSpec,
@@ -157,6 +163,7 @@ class HopProber:
         self.probe_bytes_sent = 0
         self.probe_bytes_received = 0
         self.route_changed = False
+        self.foreign_answers = 0  # answers at a TTL from another router than the known hop
         self._mismatch_rounds = 0
         self.last_error: str | None = None
 
@@ -240,13 +247,16 @@ class HopProber:
         for h in answering:
             addr = h.address or ""
             if h.hop == last and addr == self.target and self.server_tcp and self.port:
-                specs.append(ProbeSpec(h.hop, "tcp", addr, self.port, None))
+                specs.append(ProbeSpec(h.hop, "tcp", addr, self.port, None, flow=self.target))
             elif self.method == "icmp":
-                specs.append(ProbeSpec(h.hop, "icmp", addr, 0, None))
+                specs.append(ProbeSpec(h.hop, "icmp", addr, 0, None, flow=self.target))
             elif self.method == "udp":
-                specs.append(ProbeSpec(h.hop, "udp", self.target, UDP_BASE_PORT + h.hop, h.hop))
+                specs.append(
+                    ProbeSpec(h.hop, "udp", self.target, UDP_FLOW_PORT, h.hop, flow=self.target)
+                )
             else:
-                specs.append(ProbeSpec(h.hop, "tcp", self.target, self.port or DEFAULT_PORT, h.hop))
+                port = self.port or DEFAULT_PORT
+                specs.append(ProbeSpec(h.hop, "tcp", self.target, port, h.hop, flow=self.target))
         return specs
 
     def _loaded_now(self) -> bool:
@@ -320,6 +330,8 @@ class HopProber:
                 self.probe_bytes_sent += sent
                 self.probe_bytes_received += rcvd
                 spent += sent + rcvd
+                if r is not None and r.kind == "ambiguous":
+                    continue  # neither an RTT nor a loss: its answer could not be told apart
                 rtt = _hop_rtt(spec, r, known.get(spec.key))
                 if (
                     r is not None
@@ -331,6 +343,7 @@ class HopProber:
                 self._samples[spec.key].append(
                     ProbeSample(hop=spec.key, at=at, rtt_ms=rtt, loaded=loaded, method=spec.method)
                 )
+            self.foreign_answers += mismatches
             if mismatches >= min(ROUTE_CHANGE_MIN_HOPS, len(specs)) and mismatches:
                 self._mismatch_rounds += 1
             else:

@@ -1,5 +1,5 @@
-"""Probe sockets: one socket per probe with ``IP_RECVERR``, the probe packets, parsing of
-the kernel's error-queue messages, and whether unprivileged ICMP is permitted.
+"""Probe sockets with ``IP_RECVERR``, the probe packets and their ids, parsing of the
+kernel's error-queue messages, and whether unprivileged ICMP is permitted.
 
 Every probe socket enables ``IP_RECVERR`` (``IPV6_RECVERR``), so the kernel queues the ICMP
 *time exceeded* (or *destination unreachable*) that a router sends back on the socket's
@@ -7,6 +7,11 @@ error queue, where it is read with ``recvmsg(MSG_ERRQUEUE)``: a ``struct sock_ex
 followed by the offender's address (``SO_EE_OFFENDER``). Receive times come from
 ``SO_TIMESTAMPNS`` when the kernel provides them, so a busy Python thread does not inflate
 the RTT.
+
+A probe with ``flow`` set belongs to a Paris flow (:mod:`player.net.path.flows`): it leaves
+from the one socket of its target and method, so its answer is told from its siblings' by
+the probe id it carries -- ICMP in the echo's sequence number, UDP in ``PROBE_ID_BYTES`` of
+payload (:func:`encode_probe_id`, :func:`quoted_probe_id`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,15 @@ PAYLOAD_BYTES = 32
 PAYLOAD = b"stallwatch-probe".ljust(PAYLOAD_BYTES, b".")
 PING_GROUP_RANGE_PATH = "/proc/sys/net/ipv4/ping_group_range"
 UDP_BASE_PORT = 33434  # traceroute's conventional first port (+ TTL)
+# A Paris flow's UDP probes all go to this one port, at every TTL and in every round, so
+# routers that hash the ports for load balancing send them all the same way. Traceroute's
+# first port: nothing listens there, so the destination answers with port unreachable.
+UDP_FLOW_PORT = UDP_BASE_PORT
+# A UDP flow probe's payload: its 16-bit id. Two bytes are the least that tells 65536
+# probes apart (the flow's counter wraps after hours of probing, long after any answer);
+# they cost 4 B per probe on the wire (the probe and the quote of it in the answer).
+PROBE_ID_BYTES = 2
+PROBE_ID_MODULUS = 1 << (8 * PROBE_ID_BYTES)
 
 # --- Linux constants not exported by the socket module -------------------------------
 IP_RECVERR = 11
@@ -74,6 +88,10 @@ class ProbeSpec:
     dst: str  # IP literal
     port: int = 0  # udp/tcp destination port
     ttl: int | None = None  # None = the system default (not TTL-limited)
+    # The target (IP literal) whose Paris flow carries the probe; None: a socket of its
+    # own, and a new flow identity, for this probe.
+    flow: str | None = None
+    sport: int | None = None  # bind this source port (a TCP flow's probes); None: any
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +209,63 @@ def classify_error(err: ExtendedError, dst: str) -> str:
     return "unreachable"
 
 
+# --- probe ids ------------------------------------------------------------------------
+def encode_probe_id(pid: int) -> bytes:
+    """A UDP flow probe's payload: its id, big-endian."""
+    return (pid % PROBE_ID_MODULUS).to_bytes(PROBE_ID_BYTES, "big")
+
+
+def quoted_probe_id(method: str, family: int, data: bytes) -> int | None:
+    """The id of the flow probe an ICMP error quotes, from the bytes the error queue hands
+    back (what the router quoted after our UDP header, or from our ICMP header on).
+
+    UDP: the payload's id, None when the router quoted only the 8 bytes RFC 792 requires
+    (RFC 1812 asks for as much as fits in 576). ICMP: the quoted echo's sequence number,
+    always within those 8 bytes."""
+    if method == "udp":
+        if len(data) < PROBE_ID_BYTES:
+            return None
+        return int.from_bytes(data[:PROBE_ID_BYTES], "big")
+    echo = ICMPV6_ECHO_REQUEST if family == socket.AF_INET6 else ICMP_ECHO_REQUEST
+    if len(data) >= 8 and data[0] == echo:
+        return int(struct.unpack_from("!H", data, 6)[0])
+    return None
+
+
+def echo_reply_id(family: int, data: bytes) -> int | None:
+    """The sequence number of an echo reply read from a ping socket, None if it is not one."""
+    reply = ICMPV6_ECHO_REPLY if family == socket.AF_INET6 else ICMP_ECHO_REPLY
+    if len(data) >= 8 and data[0] == reply:
+        return int(struct.unpack_from("!H", data, 6)[0])
+    return None
+
+
+def probe_data_bytes(spec: ProbeSpec) -> int:
+    """Payload bytes a probe carries: a UDP flow probe its id, every other probe none."""
+    return PROBE_ID_BYTES if spec.method == "udp" and spec.flow is not None else 0
+
+
+def rtt_from_stamp(sent_wall_ns: int, sent_mono: float, stamp_ns: int | None, now: float) -> float:
+    """A probe's RTT in ms: the kernel's receive timestamp when it is plausible (a wall
+    clock step makes it negative or longer than the monotonic time), else the monotonic
+    time until ``now``."""
+    mono_ms = (now - sent_mono) * 1000.0
+    if stamp_ns is not None:
+        kernel_ms = (stamp_ns - sent_wall_ns) / 1e6
+        if 0.0 <= kernel_ms <= mono_ms + 1.0:
+            return kernel_ms
+    return mono_ms
+
+
+def set_hop_limit(s: socket.socket, family: int, ttl: int | None) -> None:
+    """Set the TTL (hop limit) of the socket's next packets; None: the system default."""
+    value = -1 if ttl is None else ttl  # -1 restores the route's default
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, value)
+    else:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, value)
+
+
 def icmp_permitted_socket(family: int) -> socket.socket:
     """An unprivileged ICMP echo socket; raises :class:`MethodUnavailable` when refused."""
     proto = socket.IPPROTO_ICMPV6 if family == socket.AF_INET6 else socket.IPPROTO_ICMP
@@ -213,14 +288,15 @@ def open_probe_socket(spec: ProbeSpec, family: int) -> socket.socket:
         raise ValueError(f"unknown probe method {spec.method!r}")
     try:
         s.setblocking(False)
+        if spec.sport is not None:  # the port a closed probe of the flow left (no TIME_WAIT)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", spec.sport))
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
-            if spec.ttl is not None:
-                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, spec.ttl)
         else:
             s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-            if spec.ttl is not None:
-                s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, spec.ttl)
+        if spec.ttl is not None:
+            set_hop_limit(s, family, spec.ttl)
         try:
             s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         except OSError:  # pragma: no cover - very old kernels
@@ -235,7 +311,7 @@ def send_probe(
     spec: ProbeSpec, s: socket.socket, family: int, seq: int, payload: bytes = PAYLOAD
 ) -> int:
     """Send one probe carrying ``payload`` (ICMP/UDP; TCP sends a SYN); return its
-    approximate on-wire size in bytes."""
+    approximate on-wire size in bytes. ``seq`` is an ICMP echo's sequence number."""
     iph = IP_HEADER[family]
     if spec.method == "icmp":
         typ = ICMPV6_ECHO_REQUEST if family == socket.AF_INET6 else ICMP_ECHO_REQUEST
