@@ -105,3 +105,41 @@ def test_a_private_hop_is_not_named_by_a_domain_no_public_hop_carries() -> None:
     out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
     assert _segs(out) == ["home_network", "isp", "server"]
     assert out[0].org == "home"
+
+
+def test_a_private_hops_name_must_match_its_neighbouring_public_hop_not_any() -> None:
+    # a transit's name on a private hop in front of the ISP's own router is not taken: the
+    # ISP stays the ISP (with the name taken, the transit became "the ISP" and the ISP's
+    # router "the interconnect")
+    hops = _hops(
+        ("192.168.1.1", "router.home"),
+        ("10.20.0.1", "xe-1-0.gw.transitco.net"),
+        ("198.51.100.2", "bras1.homeisp.net"),
+        ("198.51.100.66", "ae1.cr1.transitco.net"),
+        ("203.0.113.9", "edge.videocdn.example"),
+    )
+    out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
+    assert out[1].org is None
+    assert _segs(out) == ["home_network", "isp", "isp", "interconnect", "server"]
+
+
+def test_private_hops_in_the_servers_domain_stay_unplaced() -> None:
+    # a data centre's internal hop (or a company's own network) named like the server is
+    # not placed by its name: a queue in front of it is not put on the peering link
+    hops = _hops(
+        ("192.168.1.1", "router.home"),
+        ("100.64.0.1", "bng1.homeisp.net"),
+        ("198.51.100.2", "cr1.homeisp.net"),
+        ("10.9.9.9", "lb3.videocdn.example"),
+        ("203.0.113.9", "edge.videocdn.example"),
+    )
+    out = classify_path(hops, "192.168.1.1", destination="203.0.113.9")
+    assert out[3].org is None and _segs(out)[3] == "unknown"
+    corporate = _hops(
+        ("10.0.0.1", "gw.office.acme.example"),
+        ("10.1.0.1", "core1.acme.example"),
+        ("10.2.0.1", "dc-sw1.acme.example"),
+        ("192.0.2.10", "video.acme.example"),
+    )
+    out = classify_path(corporate, "10.0.0.1", destination="192.0.2.10")
+    assert [h.org for h in out[1:3]] == [None, None]

@@ -8,12 +8,15 @@ server's organisation from the media host name. It hands core plain per-hop fact
 the result into copies of the hops (``org`` and ``segment``).
 
 A private-address hop (RFC 1918: the namer says "home") whose reverse-DNS name is in the
-registered domain of a public hop on the same path is that domain's router: many ISPs
+registered domain of its neighbouring public hop is that network's router: many ISPs
 number their internal links from 10/8 and name them in their own domain
-(``bb1.fra.isp.example`` at 10.44.0.1 beside ``bng1.isp.example`` at 100.64.0.1). The name
-alone is not enough: a home router's own name (``router.home``, ``fritz.box``) must never
-make it an ISP. Where such a hop sits is still decided by the one classifier (inside the
-home network's extent it stays home).
+(``bb1.fra.isp.example`` at 10.44.0.1 after ``bng1.isp.example`` at 100.64.0.1). The name
+alone is not enough (it is whatever the viewer's resolver says): it must match the nearest
+public named hop before it (or, with none before it, the nearest one after it), and never
+the video server's domain (a data centre's or a company's internal hops stay unplaced, as
+before). A home router's own name (``router.home``, ``fritz.box``) never makes it an ISP,
+and a transit's name on a hop in front of the ISP's own routers is not taken. Where such
+a hop sits is still decided by the one classifier (inside the home network it stays home).
 """
 
 from __future__ import annotations
@@ -53,7 +56,10 @@ def classify_path(
     matches = [
         namer.lookup(h.name, h.address) if h.address else OrgMatch(None, "none") for h in out
     ]
-    matches = _corroborate_private_names(out, matches)
+    server_domains = {
+        d for d in (registered_domain(server_name), registered_domain(out[last].name)) if d
+    }
+    matches = _corroborate_private_names(out, matches, server_domains)
     facts = []
     for i, (h, m) in enumerate(zip(out, matches, strict=True)):
         facts.append(
@@ -75,14 +81,20 @@ def classify_path(
     return out
 
 
-def _corroborate_private_names(hops: Sequence[Hop], matches: list[OrgMatch]) -> list[OrgMatch]:
-    """A "home" match becomes its name's domain when a public hop of the path is named in
-    that same domain (module doc); every other match is kept."""
-    public_domains = {m.org for m in matches if m.source == "domain" and m.org}
-    if not public_domains:
-        return matches
+def _corroborate_private_names(
+    hops: Sequence[Hop], matches: list[OrgMatch], server_domains: set[str]
+) -> list[OrgMatch]:
+    """A "home" match becomes its name's domain when the nearest public named hop before
+    it (with none before it: after it) is named in that same domain, other than the
+    server's (module doc); every other match is kept."""
+    public = [m.org if m.source == "domain" else None for m in matches]
     out = []
-    for h, m in zip(hops, matches, strict=True):
+    for i, (h, m) in enumerate(zip(hops, matches, strict=True)):
         dom = registered_domain(h.name) if m.source == "home" else None
-        out.append(OrgMatch(dom, "domain") if dom in public_domains else m)
+        if dom is None or dom in server_domains:
+            out.append(m)
+            continue
+        before = next((o for o in reversed(public[:i]) if o), None)
+        after = next((o for o in public[i + 1 :] if o), None)
+        out.append(OrgMatch(dom, "domain") if dom == (before or after) else m)
     return out
