@@ -389,3 +389,39 @@ STEP_DOWN_RECENT_S = 10.0
 # While a stall's verdict is still "unknown" the notice says "Buffering…" for this long
 # before it says that we could not tell: path probes need ~1-2 s of loaded samples.
 UNKNOWN_PATIENCE_S = 2.0
+
+# ============================================================================== idle gaps
+
+# A deliberate idle gap (player/core/idle_gap.py): once no download of ours is in flight the
+# gateway starts no new segment fetch for this long, so the path is probed without our flow
+# on it. Two probe rounds fit: one at once and one FAST_INTERVAL_S (0.5 s) later, each
+# answered within the prober's 0.45 s timeout, with its 0.1 s pacing tick to spare (below
+# MIN_IDLE_SAMPLES_CROWD idle rounds the pacer sends one every tick: up to ~6 per gap).
+IDLE_GAP_S = 1.2
+# A requested gap waits this long for the downloads in flight to end (nothing is held
+# meanwhile), then it is given up: on a link that is barely fast enough a segment takes
+# about its own duration to arrive, and 8 s covers 6 s segments with a third to spare.
+IDLE_GAP_ARM_S = 8.0
+# Only with this many segments in the buffer on top of the gap itself: after a gap the
+# next download may be a slow one (the reason the link leaves no idle moment), and three
+# segments leave room for two of them taking twice their duration.
+IDLE_GAP_BUFFER_SEGMENTS = 3
+# ... and never with less than this in the buffer (2 s segments: 3 x 2 = 6 s is thin; the
+# ABR's low reservoir is 6 s, a gap must not take the buffer near it).
+IDLE_GAP_MIN_BUFFER_S = 8.0
+# No gap in the first seconds of playing: the buffer is still being built and the evidence
+# from start-up (the pacer's fast rounds) is still coming in.
+IDLE_GAP_FIRST_AFTER_S = 10.0
+# Gaps at least this far apart (playing time): one gap every ten seconds at most, and
+# IDLE_GAP_MAX_SHARE keeps them rarer still.
+IDLE_GAP_MIN_INTERVAL_S = 10.0
+# Gaps (counting the one asked for) take at most this share of the playing time: 1.2 s in
+# 20 s. A link barely fast enough has a few percent to spare, and a gap costs the buffer
+# only its own length (the buffer check above); at 6 % the first gap comes after 20 s.
+IDLE_GAP_MAX_SHARE = 0.06
+# Gaps stop once the pacer has this many idle rounds: the minimum that judges crowding
+# while idle (MIN_IDLE_SAMPLES_CROWD); more come from the idle moments playback leaves.
+IDLE_GAP_WANTED_ROUNDS = MIN_IDLE_SAMPLES_CROWD
+# At most this many gaps per open: a path whose hops never answer or a budget that never
+# pays a round gets no idle sample from a ninth gap either.
+IDLE_GAP_MAX_COUNT = 8

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from player.core import buffer_health as bh
 from player.core import evidence
 from player.core.attribution import AttributionInput, DeviceEvidence
+from player.core.idle_gap import IdleGapPolicy
 from player.core.model import PlaybackState, QoE, SessionReport, Verdict
 from player.core.tls_origin import TlsOrigin
 from player.core.wording import Notice
@@ -23,6 +24,7 @@ from player.session.factories import (
     SessionFactories,
     with_tls,
 )
+from player.session.idle_gaps import IdleGapDriver
 from player.session.lifecycle import PlayerLifecycle
 from player.session.media import OpenMedia, title_for
 from player.session.network_events import apply_gateway_event
@@ -59,9 +61,12 @@ class Session:
         rdap_url: str | None = None,
         factories: SessionFactories | None = None,
         tls: TlsExemptions | None = None,
+        idle_gap_policy: IdleGapPolicy | None = None,
     ) -> None:
         """``tls``: origins whose certificates are not verified (``--insecure-tls-origin``);
-        the viewer adds more with :meth:`skip_tls_verification`. Verified by default."""
+        the viewer adds more with :meth:`skip_tls_verification`. Verified by default.
+        ``idle_gap_policy``: when to pause fetching to sample the path idle (the default's
+        thresholds; session/idle_gaps.py)."""
         self.tls = tls if tls is not None else TlsExemptions()
         self.factories = with_tls(factories or SessionFactories(), self.tls)
         self.player = player
@@ -90,6 +95,7 @@ class Session:
             self.factories.traffic(),
         )
         self.reopen_seek = ReopenSeek()  # DASH through the gateway (session/reopen_seek.py)
+        self.idle_gaps = IdleGapDriver(idle_gap_policy)  # session/idle_gaps.py
         self.sampler.seek_view = self.reopen_seek.view
         self.configure_naming(org_overrides, rdap_url)
 
@@ -172,6 +178,7 @@ class Session:
         self.lifecycle.reset(self.media)
         self.sampler.reset()
         self.reopen_seek.clear()
+        self.idle_gaps.reset()
         self._sink.emit(Opening(source=source, title=self.media.title))
         self._sink.set_state(PlaybackState.STARTUP)
         self.opening.check(gen, source, prepare)
@@ -193,6 +200,7 @@ class Session:
             seconds = min(seconds, max(0.0, media.length_s - 0.5))
         seconds = max(0.0, seconds)
         media.last_position_s = seconds
+        self.idle_gaps.cancel()  # libVLC's requests after the seek must not wait on a gap
         if self._seeks_by_reopening():  # coalesced; tick() reopens (session/reopen_seek.py)
             self.reopen_seek.request(seconds, self.clock())
             self.tracker.feed(media.monitor.on_seek(self.clock()))
@@ -258,6 +266,13 @@ class Session:
             # far from 0); a gateway without the figure (a fake) leaves streams unjudged
             delivered = getattr(self.opening.gateway, "delivered_media_s", None)
             self.lifecycle.check_undecodable(now, t, delivered() if delivered is not None else None)
+        self.idle_gaps.tick(
+            self.state,
+            seeking=self.reopen_seek.target_s is not None,
+            media=self.media,
+            gateway=self.opening.gateway if self.lifecycle.plays(self.opening.gen) else None,
+            path=self.opening.path,
+        )
 
     # -- views (owner thread) -----------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -299,13 +314,15 @@ class Session:
     def report(self) -> SessionReport:
         """The session so far, in the shape of DESIGN.md's ``diagnose --json`` (no side effects:
         a stall in progress is reported with a verdict made from the evidence now)."""
-        return metrics.session_report(
+        report = metrics.session_report(
             self.media,
             state=self.state,
             q=self.qoe(),
             stalls=self.tracker.stalls_as_of(self.clock()),
             snap=self.path_snapshot(),
         )
+        report.probe.update(self.idle_gaps.report())  # idle gaps: count and seconds
+        return report
 
     def fetch_summary(self) -> dict:
         return metrics.fetch_summary(self.media, self.path_snapshot())

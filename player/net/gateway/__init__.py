@@ -43,6 +43,7 @@ One job per module:
              (the checked hand-over to VLC); pure parts: ``dash_plan``, ``dash_state``
 ``relay``    upstream requests, bodies to VLC, the missing segment (empty ``200``)
 ``ledger``   delivery accounting for the buffer model (pure, injected clock)
+``fetch_gate`` the session's deliberate idle gaps: no new segment fetch while one is open
 ``facade``   :class:`Gateway`, composing the above
 
 Resilience: retries with bounded backoff, Range resume after a cut (VLC never sees a byte
@@ -58,6 +59,8 @@ Delivery accounting (for the buffer model): :meth:`Gateway.delivered_media_s`,
 :meth:`Gateway.delivered_until_s`, :meth:`Gateway.starving` (no byte for more than
 :data:`STARVING_AFTER_S` while waiting on upstream), :meth:`Gateway.bytes_delivered`;
 their exact meaning is documented in :mod:`player.net.gateway.ledger`.
+:meth:`Gateway.downloading` (one of our media downloads is in flight upstream, the DASH
+read-ahead's included) and :attr:`Gateway.fetch_gate` (idle gaps) are for the path monitor.
 
 Events go to ``on_event(event)`` from the gateway's own threads (consumers enqueue):
 :class:`FetchRecorded`, :class:`SegmentMissing`, :class:`Resumed`, :class:`Retrying`,

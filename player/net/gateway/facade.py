@@ -11,6 +11,7 @@ from player.core.model import Fetch
 from player.net.fetch import Fetcher
 from player.net.gateway.dash_readahead import ReadAhead
 from player.net.gateway.entry import EntryHandler
+from player.net.gateway.fetch_gate import FetchGate
 from player.net.gateway.ledger import STARVING_AFTER_S, DeliveryLedger
 from player.net.gateway.media import MediaHandler, Policy
 from player.net.gateway.model import InFlight, Mode, Rendition
@@ -50,7 +51,8 @@ class Gateway:
         self._policy = Policy(chooser=rendition_chooser, virtual=virtual)
         self._ledger = DeliveryLedger(clock, starving_after_s)
         self._routes = Routes(lambda: self.base_url)
-        self._relay = Relay(self.fetcher, self._ledger, self._emit)
+        self._gate = FetchGate(clock)  # the session's idle gaps (fetch_gate)
+        self._relay = Relay(self.fetcher, self._ledger, self._emit, self._gate)
         self._media = MediaHandler(self._routes, self._relay, self._policy)
         self._entry = EntryHandler(self._routes, self._relay, self._policy, self._media)
         self._server = GatewayServer(self._dispatch, self._ledger, self._routes.redact)
@@ -96,6 +98,7 @@ class Gateway:
         if not self._server.started:
             return
         self._server.begin_stop()
+        self._gate.close()  # a gap ends at once; a fetch held at the gate is refused
         ra = self._readahead()
         if ra is not None:
             ra.close()  # its worker ends; a fetch it has open is aborted just below
@@ -143,6 +146,7 @@ class Gateway:
         ra = self._readahead()
         if ra is not None:
             ra.close()  # the previous session's read-ahead: its worker ends now
+        self._gate.cancel()  # no gap of the previous session holds the new one's fetches
         sess = self._routes.new_session(url, kind, name, self._ledger.new_run())
         # its address policy applies to its own requests only (Routes.dispatch's scope)
         return self._routes.entry_url(sess)
@@ -239,6 +243,16 @@ class Gateway:
         s = self._routes.current
         state = s.plan.dash if s else None
         return state.readahead if state is not None else None
+
+    @property
+    def fetch_gate(self) -> FetchGate:
+        """Deliberate idle gaps in the upstream segment fetches (the session asks for them)."""
+        return self._gate
+
+    def downloading(self) -> bool:
+        """One of our media downloads is in flight upstream now (the read-ahead's included,
+        a request held by an idle gap not): what a probe sample is labelled loaded by."""
+        return self._gate.downloading()
 
     def starving(self) -> bool:
         """VLC waits on an open request that had no byte for > ``starving_after_s``."""

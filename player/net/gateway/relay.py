@@ -25,6 +25,7 @@ from player.core.wording.errors import http_reason
 from player.net.errors import describe
 from player.net.events import FetchRecorded, SegmentMissing, UpstreamError
 from player.net.fetch import Fetcher
+from player.net.gateway.fetch_gate import FetchGate
 from player.net.gateway.ledger import Delivery, DeliveryLedger, MediaRun
 from player.net.gateway.routes import ext
 from player.net.gateway.server import ClientGone, Handler
@@ -65,11 +66,16 @@ class Relay:
     """Upstream fetches with accounting, and writing their bodies to VLC."""
 
     def __init__(
-        self, fetcher: Fetcher, ledger: DeliveryLedger, emit: Callable[[object], None]
+        self,
+        fetcher: Fetcher,
+        ledger: DeliveryLedger,
+        emit: Callable[[object], None],
+        gate: FetchGate | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.ledger = ledger
         self.emit = emit
+        self.gate = gate or FetchGate()  # idle gaps: every upstream request asks it first
         self._lock = threading.Lock()
         # bounded like the session's log: every record also goes out as FetchRecorded
         self._fetches: deque[Fetch] = deque(maxlen=FETCH_WINDOW)
@@ -113,8 +119,11 @@ class Relay:
             reason = "refused to fetch: no session address policy"
             self.emit(UpstreamError(url, None, reason))
             return None, reason
+        self._pass_gate(url, kind, self.ledger.get(key))
         try:
-            tr = self.fetcher.open(url, kind, policy=policy, **kw)
+            with self.gate.opening(kind) as track:
+                tr = self.fetcher.open(url, kind, policy=policy, **kw)
+                track(tr)
         except FetchAborted:
             raise
         except FetchFailed as e:
@@ -130,6 +139,21 @@ class Relay:
         if self.ledger.attach(key, tr):
             tr.cancel()  # VLC hung up while the request was being sent
         return tr, ""
+
+    def _pass_gate(self, url: str, kind: FetchKind, d: Delivery | None) -> None:
+        """Wait while an idle gap holds ``kind`` back (:mod:`player.net.gateway.fetch_gate`).
+        Meanwhile VLC waits on the gap, not on upstream: request ``d`` does not count as
+        starving until the hold is over. Raises FetchAborted when the gateway stops."""
+        held: list[bool] = []
+
+        def on_hold() -> None:
+            held.append(True)
+            self.ledger.waiting(d, False)
+
+        if not self.gate.admit(kind, on_hold):
+            raise FetchAborted(url)
+        if held:
+            self.ledger.waiting(d, True)
 
     def fetch_text(
         self, url: str, kind: FetchKind = FetchKind.PLAYLIST, **kw: Any

@@ -13,6 +13,13 @@ bytes)`` (the allowance: discovery and START_ROUNDS rounds of this path) --
 :meth:`PathMonitor.fit_budget` credits the video bytes -- and rounds are
 dense only while the evidence a verdict needs is short. Of a long path only the hops at
 the borders between segments are probed (:func:`~player.net.path.budget.hops_to_probe`).
+
+Idle gaps (:meth:`PathMonitor.watch_gaps`): given the gateway's fetch gate, samples are
+labelled loaded while one of our media downloads is in flight (the DASH read-ahead's too;
+a request the gate holds back is not a download), and every gap the gate opens gets an
+idle round at once (:class:`~player.net.path.gaps.GapPacer`), counted as the pacer's idle
+rounds; :meth:`PathMonitor.idle_rounds` and :meth:`PathMonitor.gap_ready` are what the
+session's gap policy reads.
 """
 
 from __future__ import annotations
@@ -28,13 +35,14 @@ from player.core.attribution import ProbeStatus
 from player.core.model import Hop, ProbeSample
 from player.net.path.budget import (
     FAST_INTERVAL_S,
-    Pacer,
     ProbeBudget,
     hops_to_probe,
     start_allowance,
 )
 from player.net.path.cache import PathCache
 from player.net.path.discovery import PathResult
+from player.net.path.engine import max_round_bytes
+from player.net.path.gaps import GapPacer, GapSource
 from player.net.path.hosts import validate_host
 from player.net.path.naming import OrgNamer
 from player.net.path.prober import HopProber
@@ -43,6 +51,9 @@ log = logging.getLogger(__name__)
 
 DISCOVERY_TIMEOUT_S = 1.0
 STOP_JOIN_S = 0.5
+# A gap is worth asking for only while the budget holds this many rounds: the two that
+# fit in a gap (player.core.thresholds.IDLE_GAP_S).
+GAP_ROUNDS = 2
 THREAD_NAME = "stallwatch-path"
 
 _caches: dict[tuple, PathCache] = {}
@@ -124,6 +135,48 @@ class PathMonitor:
         self._result: PathResult | None = None
         self._status = ProbeStatus.NOT_RUN
         self._reason = ""
+        self._gaps: GapSource | None = None
+        self._pacer = GapPacer(fast_s=interval_s)
+        self._round_cost = 0  # a round's worst-case bytes, once probing
+
+    def watch_gaps(self, gaps: GapSource) -> None:
+        """Label samples by ``gaps.downloading()`` too and probe in its idle gaps (module
+        doc). Any thread; takes effect from the probe thread's next tick."""
+        self._gaps = gaps
+        self._pacer.gaps = gaps
+
+    def _loaded_now(self) -> bool:
+        """The probe thread's label: the caller's ``is_loaded``; with a fetch gate, loaded
+        while our download is in flight -- in a gap only then (a request held back by the
+        gap is not a download, though the caller may count it), else also then (the
+        read-ahead downloads while no request of libVLC's is open)."""
+        gaps = self._gaps
+        if gaps is None:
+            return bool(self._is_loaded())
+        if gaps.gap() is not None:
+            return gaps.downloading()
+        return bool(self._is_loaded()) or gaps.downloading()
+
+    def idle_rounds(self) -> int | None:
+        """Idle rounds sent so far (gaps' included); None while no hop is being probed."""
+        with self._lock:
+            prober = self._prober
+        if prober is None or not prober.running:
+            return None
+        return self._pacer.idle_rounds
+
+    @property
+    def gap_rounds(self) -> int:
+        """Idle rounds sent in the fetch gate's gaps so far."""
+        return self._pacer.gap_rounds
+
+    def gap_ready(self) -> bool:
+        """Probing runs and the budget can pay the rounds a gap is for (GAP_ROUNDS)."""
+        with self._lock:
+            prober, cost = self._prober, self._round_cost
+        return (
+            prober is not None and prober.running and self.budget.available() >= GAP_ROUNDS * cost
+        )
 
     def start(self) -> PathMonitor:
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
@@ -168,7 +221,7 @@ class PathMonitor:
                 port=self.port,
                 method=method,
                 interval_s=self._interval_s,
-                is_loaded=self._is_loaded,
+                is_loaded=self._loaded_now,
                 # a server that answered the discovery's method is probed by it (56 B by
                 # echo, 84 B by UDP, not a 200 B handshake). Linux rate-limits ICMP errors
                 # (time exceeded, port unreachable) to a burst of 6, then 1/s per peer: the
@@ -176,13 +229,15 @@ class PathMonitor:
                 server_tcp=not (result.reached and result.method in ("icmp", "udp")),
                 on_route_change=lambda: self._cache.invalidate(self.host),
                 budget=self.budget,
-                pacer=Pacer(fast_s=self._interval_s),
+                pacer=self._pacer,
             )
+            self._pacer.round_s = prober.timeout_s  # a gap round's replies end in the gap
+            hops = hops_to_probe(result.hops)
             with self._lock:
                 if self._stop.is_set():
                     return
                 self._prober = prober
-            hops = hops_to_probe(result.hops)
+                self._round_cost = max_round_bytes(prober.specs_for(hops))
             if self._size_budget:
                 self.budget.set_allowance(
                     start_allowance(result.probe_bytes, prober.usual_round_bytes(hops))
