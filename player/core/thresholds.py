@@ -145,6 +145,22 @@ CROWD_REL = 0.5
 # p90 of fewer are the extremes themselves).
 SPREAD_ABS_MS = 10.0
 MIN_SPREAD_SAMPLES = 6
+# ... and, when the video's own connection showed no queueing delay (a lossy plateau:
+# attribution.flow), at least this share of the hop's own floor: a far hop's RTTs wobble
+# with its distance (a 70 ms long-haul hop swung 16 ms with no queue anywhere, behind an
+# access policer, on a busy client) while a real queue's swing is tens to hundreds of ms.
+# Not always: a hop's floor may hold a standing queue on its own link (no idle samples to
+# tell), which must not raise its own bar. 0.3 as INFLATION_REL: the idle rule's allowance
+# for a far hop's natural wobble.
+SPREAD_OWN_REL = 0.3
+# A later hop whose rise tops everything before it by this multiple of the first onset's
+# rise sits behind a second, larger queue: the bottleneck's (attribution.hop_stats.
+# dominant_onset). 3x: queues add up along the path, so noise or a lesser queue in front
+# of the real one shows as a fraction of it, while hops carrying one queue show it with
+# their own jitter on top (CARRY_FRACTION's half below, up to about twice above); 3x
+# leaves room for that on both sides (seen on the realistic tree: 17 ms of swing in front
+# of a 180 ms queue).
+DOMINANT_STEP_K = 3.0
 # A rise is "carried" by a later hop that shows at least half of it (queues add up along
 # the path; later hops' own jitter can hide a little of it).
 CARRY_FRACTION = 0.5

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from player.core import thresholds as T
 from player.core.attribution.flow import FlowFindings, flow_findings
-from player.core.attribution.hop_stats import HopStats, Onset, find_onset, hop_stats, spread_path
+from player.core.attribution.hop_stats import (
+    HopStats,
+    Onset,
+    dominant_onset,
+    find_onset,
+    hop_stats,
+    spread_path,
+)
 from player.core.attribution.inputs import AttributionInput, ProbeStatus, classify_path
 from player.core.host_traffic import HostLoad, HostTraffic
 from player.core.model import OnsetFacts, Segment
@@ -226,6 +233,13 @@ def _host_name(host: str | None) -> str | None:
     return None if is_address_literal(host) else host
 
 
+def _onset(stats: Sequence[HopStats], kind: str) -> tuple[Onset | None, list[int]]:
+    """The first carried rise of ``kind``, moved to a dominant later one (hop_stats)."""
+    onset, isolated = find_onset(stats, kind)
+    onset, replaced = dominant_onset(stats, onset, kind)
+    return onset, isolated + replaced
+
+
 def analyse(inp: AttributionInput) -> Findings:
     """Reduce raw evidence to :class:`Findings` (pure)."""
     hops = sorted(inp.hops, key=lambda h: h.hop)
@@ -238,8 +252,9 @@ def analyse(inp: AttributionInput) -> Findings:
     local = _local_path(inp)
     locate = judgeable and not local  # on loopback a delay is this computer's, not a queue
 
-    loaded, iso_l = find_onset(stats, "loaded") if locate else (None, [])
-    crowded, iso_c = find_onset(stats, "crowded") if locate else (None, [])
+    flow = flow_findings(inp.fetch)
+    loaded, iso_l = _onset(stats, "loaded") if locate else (None, [])
+    crowded, iso_c = _onset(stats, "crowded") if locate else (None, [])
     onset = None
     for cand in (crowded, loaded):  # earliest wins; at a tie "crowded" (external) wins
         if cand is not None and (onset is None or cand.pos < onset.pos):
@@ -248,8 +263,8 @@ def analyse(inp: AttributionInput) -> Findings:
     if onset is None and probes_ran and not local:
         # nothing found against idle RTTs (too few idle samples, or a standing queue that
         # the idle samples share): fall back to the spread of the loaded RTTs
-        spread = spread_path(hops, segments)
-        s_onset, s_iso = find_onset(spread, "loaded")
+        spread = spread_path(hops, segments, flow_unqueued=flow.policed)
+        s_onset, s_iso = _onset(spread, "loaded")
         if s_onset is not None:  # else the idle-based findings stand (flat / too few)
             stats, loaded, onset, isolated = spread, s_onset, s_onset, tuple(s_iso)
             judgeable = True
@@ -298,7 +313,7 @@ def analyse(inp: AttributionInput) -> Findings:
         local_path=local,
         crowding_persisted=inp.crowding_persisted,
         host=dev.host_traffic,
-        flow=flow_findings(inp.fetch),
+        flow=flow,
     )
 
 

@@ -131,7 +131,9 @@ def hop_stats(h: HopEvidence, segment: Segment) -> HopStats:
     )
 
 
-def spread_stats(h: HopEvidence, segment: Segment, ref_floor_ms: float) -> HopStats:
+def spread_stats(
+    h: HopEvidence, segment: Segment, ref_floor_ms: float, own_floor_rel: float = 0.0
+) -> HopStats:
     """Statistics of one hop judged by the *spread* of its loaded RTTs (fallback).
 
     When our download never pauses (the buffer cannot fill: exactly when a link is too
@@ -142,7 +144,10 @@ def spread_stats(h: HopEvidence, segment: Segment, ref_floor_ms: float) -> HopSt
     ref_floor_ms, INFLATION_JITTER_K x idle jitter)``; ``ref_floor_ms`` is the floor of the
     previous answering hop (0 for the first: the client itself), i.e. the path before
     the link under test, so a standing queue on this very link does not raise its own
-    threshold. A queue that never varies stays invisible (a baseline is needed).
+    threshold. ``own_floor_rel`` > 0 also asks for that share of the hop's own floor (a far
+    hop, a long haul 70 ms away, wobbles more than a near one with no queue at all): used
+    when the video's own data showed no queue (:func:`spread_path`). A queue that never
+    varies stays invisible (a baseline is needed).
     """
     base = hop_stats(h, segment)
     idle, loaded = _samples(h)
@@ -156,6 +161,7 @@ def spread_stats(h: HopEvidence, segment: Segment, ref_floor_ms: float) -> HopSt
         threshold = max(
             T.SPREAD_ABS_MS,
             T.INFLATION_REL * max(0.0, ref_floor_ms),
+            own_floor_rel * max(0.0, base.floor_ms or 0.0),
             T.INFLATION_JITTER_K * robust_sigma(idle) if len(idle) >= T.MIN_IDLE_SAMPLES else 0.0,
         )
     return HopStats(
@@ -167,12 +173,21 @@ def spread_stats(h: HopEvidence, segment: Segment, ref_floor_ms: float) -> HopSt
     )  # fmt: skip
 
 
-def spread_path(hops: Sequence[HopEvidence], segments: Sequence[Segment]) -> tuple[HopStats, ...]:
-    """:func:`spread_stats` of every hop, each against the previous answering hop's floor."""
+def spread_path(
+    hops: Sequence[HopEvidence], segments: Sequence[Segment], *, flow_unqueued: bool = False
+) -> tuple[HopStats, ...]:
+    """:func:`spread_stats` of every hop, each against the previous answering hop's floor.
+
+    ``flow_unqueued``: the video's own connection showed no queueing delay (a lossy
+    plateau at its RTT floor, attribution.flow): a swing of the probes then must also top
+    ``SPREAD_OWN_REL`` x each hop's own floor. Without that, a standing queue on a hop's
+    own link could raise its bar (its floor holds the queue); with it, the video's data
+    already says there is no such queue, and a far hop's wobble is not taken for one."""
+    own_rel = T.SPREAD_OWN_REL if flow_unqueued else 0.0
     out = []
     ref = 0.0  # the client itself
     for h, seg in zip(hops, segments, strict=True):
-        st = spread_stats(h, seg, ref)
+        st = spread_stats(h, seg, ref, own_rel)
         out.append(st)
         if st.floor_ms is not None:
             ref = st.floor_ms
@@ -279,3 +294,41 @@ def find_onset(stats: Sequence[HopStats], kind: str) -> tuple[Onset | None, list
         )  # fmt: skip
         return onset, isolated
     return None, isolated
+
+def dominant_onset(
+    stats: Sequence[HopStats], onset: Onset | None, kind: str
+) -> tuple[Onset | None, list[int]]:
+    """The onset moved to a much larger rise later on the path, if there is one.
+
+    Queues add up along the path, so a later hop whose rise exceeds everything before it
+    by ``DOMINANT_STEP_K`` x the onset's own rise sits behind a second, larger queue; that
+    queue is where the video's data waits (one flow has one bottleneck), while the small
+    first rise is a lesser queue or the wobble of a busy path (seen: 17 ms of swing at an
+    ISP hop in front of a server network's 180 ms queue, on a client at 96 % CPU). The
+    later rise must be carried by the hops after it like any onset (none after it: the
+    destination). Returns the onset to use and the position it replaced (reported as an
+    isolated rise, which lowers confidence), or the onset unchanged and no position.
+    """
+    if onset is None:
+        return onset, []
+    valid = [i for i, s in enumerate(stats) if _metric(s, kind) is not None]
+    after = [i for i in valid if i > onset.pos]
+    highest = onset.value_ms
+    prev = onset.pos
+    for n, j in enumerate(after):
+        value = _metric(stats[j], kind)
+        assert value is not None
+        step = value - highest
+        if _flagged(stats[j], kind) and step >= T.DOMINANT_STEP_K * onset.value_ms:
+            later = after[n + 1 :]
+            carried = sum(1 for k in later if _carries(stats[k], kind, value))
+            if not later or carried / len(later) >= T.CARRY_MIN_FRACTION:
+                segments = tuple(stats[k].segment for k in range(prev + 1, j + 1))
+                moved = Onset(
+                    kind, j, prev, value, _threshold(stats[j], kind), step, carried,
+                    len(later) - carried, segments,
+                )  # fmt: skip
+                return moved, [onset.pos]
+        highest = max(highest, value)
+        prev = j
+    return onset, []
