@@ -145,8 +145,8 @@ CROWD_REL = 0.5
 # p90 of fewer are the extremes themselves).
 SPREAD_ABS_MS = 10.0
 MIN_SPREAD_SAMPLES = 6
-# ... and, when the video's own connection showed no queueing delay (a lossy plateau:
-# attribution.flow), at least this share of the hop's own floor: a far hop's RTTs wobble
+# ... and, when the video's own connection showed no queueing delay (no download judged
+# queued: attribution.flow), at least this share of the hop's own floor: a far hop's RTTs wobble
 # with its distance (a 70 ms long-haul hop swung 16 ms with no queue anywhere, behind an
 # access policer, on a busy client) while a real queue's swing is tens to hundreds of ms.
 # Not always: a hop's floor may hold a standing queue on its own link (no idle samples to

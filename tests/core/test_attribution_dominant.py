@@ -24,7 +24,7 @@ from player.core.attribution import (
     attribute,
 )
 from player.core.model import Segment
-from tests.core.flow_cases import POLICED, with_flow
+from tests.core.flow_cases import POLICED, QUEUED, with_flow
 
 ORGS = ["home", "Tellus", "Tellus", "CarrierOne", "StreamCDN", "StreamCDN", "StreamCDN"]
 BASES = [0.1, 9.0, 9.0, 9.0, 70.0, 70.0, 70.0]  # a long haul between hops 4 and 5
@@ -93,3 +93,13 @@ def test_a_real_queue_behind_a_policer_is_still_seen() -> None:
     # the access policer's tiny queue with a BBR sender: 9-22 ms at a 9 ms hop, as measured
     v = attribute(with_flow(_inp(_path((2, (0.0, 20.0)))), POLICED))
     assert v.segment is Segment.ISP, (v.rule, [e.text for e in v.evidence])
+
+
+def test_before_the_policer_shows_one_unqueued_download_is_enough() -> None:
+    # the first stall comes after one or two downloads: too few to call a policer, yet the
+    # video's own RTT already says its data did not queue on the way
+    wobble = _path((5, (0.0, 20.0)))
+    v = attribute(with_flow(_inp(wobble), POLICED[:1]))
+    assert v.segment is Segment.UNKNOWN, (v.rule, [e.text for e in v.evidence])
+    # ... and a download whose data queued keeps the swing's verdict
+    assert attribute(with_flow(_inp(wobble), QUEUED[:1])).segment is Segment.SERVER

@@ -178,8 +178,9 @@ def spread_path(
 ) -> tuple[HopStats, ...]:
     """:func:`spread_stats` of every hop, each against the previous answering hop's floor.
 
-    ``flow_unqueued``: the video's own connection showed no queueing delay (a lossy
-    plateau at its RTT floor, attribution.flow): a swing of the probes then must also top
+    ``flow_unqueued``: the video's own connection showed no queueing delay (its receiver
+    RTT at its floor in every download judged, attribution.flow): a swing of the probes
+    then must also top
     ``SPREAD_OWN_REL`` x each hop's own floor. Without that, a standing queue on a hop's
     own link could raise its bar (its floor holds the queue); with it, the video's data
     already says there is no such queue, and a far hop's wobble is not taken for one."""
