@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -63,11 +64,19 @@ SLOW_FACTOR = 0.85
 #: a crowded link would carry the top rendition twice over on its own ...
 CROWD_LINK_FACTOR = 2.0
 #: ... but this many neighbours' bulk flows share it (our fair share: 1/(flows+1) of it,
-#: well below the lowest rendition; loss-based flows with full windows take even more).
+#: about the lowest rendition; loss-based flows with full windows take more than the
+#: video's on-off flow). At least: a wider ladder needs more (:meth:`Crowd.flows_for`).
 CROWD_FLOWS = 6
 #: bulk flows of the household's own downloads: our fair share of the access link (1/13 of
 #: 2x the top rendition) is well below the lowest rendition whatever the flows' timing.
 HOUSEHOLD_FLOWS = 12
+#: our fair share of a crowded link, as a share of the lowest rendition, that the crowd is
+#: sized for (:meth:`Crowd.flows_for`): CROWD_FLOWS and HOUSEHOLD_FLOWS on the reference
+#: ladder (0.25-0.9 Mbit/s, BANDWIDTH 345-1060 kbit/s: ratio 3.07) give 1.0 and 0.5; the
+#: realistic 1/3/6 Mbit/s ladder (ratio 5.7) needs 11 and 22 flows for the same share
+#: (with 6 and 12 its share stayed above the lowest rendition and nothing stalled).
+CROWD_SHARE_OF_LOWEST = 1.0
+HOUSEHOLD_SHARE_OF_LOWEST = 0.5
 #: tbf parameters. ``latency`` bounds the standing queue a full buffer adds; it stays below
 #: the prober's timeout so loaded probes are answered late, not lost. ``burst`` is a couple
 #: of full-size packets (a large burst at a low rate would be a second queue of its own).
@@ -147,8 +156,16 @@ class Crowd:
 
     sender: str
     receiver: str
-    flows: int = CROWD_FLOWS
+    flows: int = CROWD_FLOWS  # at least (flows_for)
     cc: str = "cubic"
+    share_of_lowest: float = CROWD_SHARE_OF_LOWEST
+
+    def flows_for(self, stream: StreamInfo) -> int:
+        """Flows enough that our fair share of a link of CROWD_LINK_FACTOR x the top
+        rendition is ``share_of_lowest`` x the lowest (never fewer than ``flows``)."""
+        link = CROWD_LINK_FACTOR * stream.highest_bps
+        need = math.ceil(round(link / (self.share_of_lowest * stream.lowest_bps), 6)) - 1
+        return max(self.flows, need)
 
 
 @dataclass(frozen=True)
@@ -228,14 +245,16 @@ def default_scenarios() -> list[Scenario]:
         Scenario(
             "own_downloads", "isp",
             shapes=(Shape("home", "isp_access", CROWD_LINK_FACTOR, "highest"),),
-            crowds=(Crowd("server_neighbour", "client", flows=HOUSEHOLD_FLOWS),),
+            crowds=(Crowd("server_neighbour", "client", HOUSEHOLD_FLOWS,
+                           share_of_lowest=HOUSEHOLD_SHARE_OF_LOWEST),),
             says="This computer was also receiving other data",
             note="this computer's own bulk downloads fill the access link beside the video",
         ),
         Scenario(
             "household_downloads", "isp",
             shapes=(Shape("home", "isp_access", CROWD_LINK_FACTOR, "highest"),),
-            crowds=(Crowd("server_neighbour", "housemate", flows=HOUSEHOLD_FLOWS),),
+            crowds=(Crowd("server_neighbour", "housemate", HOUSEHOLD_FLOWS,
+                           share_of_lowest=HOUSEHOLD_SHARE_OF_LOWEST),),
             says="It may be other devices at home or a limit set in your router.",  # measured quiet
             note="another device at home fills the access link: 'full', never 'crowded'",
         ),
@@ -397,8 +416,10 @@ def start_stream_server(
 
 @contextlib.contextmanager
 def crowding(topo: Topology, roles: Roles, crowds: Sequence[Crowd], seconds: float,
-             port: int = CROWD_PORT) -> Iterator[list[subprocess.Popen]]:
-    """Bulk flows for every :class:`Crowd`; all stopped when the block ends."""
+             port: int = CROWD_PORT, stream: StreamInfo | None = None
+             ) -> Iterator[list[subprocess.Popen]]:
+    """Bulk flows for every :class:`Crowd` (as many as :meth:`Crowd.flows_for` the
+    ``stream``; without one, ``Crowd.flows``); all stopped when the block ends."""
     procs: list[subprocess.Popen] = []
     try:
         for k, c in enumerate(crowds):
@@ -411,7 +432,7 @@ def crowding(topo: Topology, roles: Roles, crowds: Sequence[Crowd], seconds: flo
                               "--cc", c.cc)
             senders = [topo.run_in(sender, argv, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, text=True, env=agent_env())
-                       for _ in range(c.flows)]  # started together, then awaited
+                       for _ in range(c.flows_for(stream) if stream else c.flows)]
             procs.extend(senders)
             for snd in senders:
                 assert snd.stdout is not None
@@ -439,10 +460,10 @@ def applied(topo: Topology, roles: Roles, sc: Scenario, stream: StreamInfo,
             topo.block_probes(roles[r])
         for r in sc.rate_limited:
             topo.rate_limit_probes(roles[r])
-        with crowding(topo, roles, sc.crowds, seconds) as procs:
+        with crowding(topo, roles, sc.crowds, seconds, stream=stream) as procs:
             if procs:
                 time.sleep(CROWD_WARMUP_S)
-            info["crowd_flows"] = sum(c.flows for c in sc.crowds)
+            info["crowd_flows"] = sum(c.flows_for(stream) for c in sc.crowds)
             yield info
     finally:
         for s in sc.shapes:
