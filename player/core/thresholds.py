@@ -176,6 +176,25 @@ CARRY_MIN_FRACTION = 0.5
 # top of a 40 ms queue shows far less. Idle-based statistics only (the spread fallback's
 # swings are too noisy for a ratio).
 SLOW_ALONE_FRACTION = 0.25
+# Losses under load (attribution.hop_stats.loss_run_start) are supporting evidence only:
+# a queue that overflows on the link into hop k drops probes of every hop from k on, and
+# a hop whose answers it dropped keeps no RTT to show the rise. Such a hop (too few loaded
+# RTTs to judge) counts as carrying an RTT onset that the losses start at -- never as an
+# onset itself: a router that drops probes (rate-limiting its control plane) with no RTT
+# rise cannot move a queue onto itself, nor can a policer that drops without queueing.
+# A hop's loss share is judged from this many probes (one lost in five is already 20 %).
+LOSS_MIN_PROBES = 5
+# Lossy under load: at least a fifth of its loaded probes unanswered (a tail-drop queue
+# filled by a loss-based sender overflows at every sawtooth peak, a large share of the
+# time) ...
+LOSS_LOADED_MIN = 0.2
+# ... and 15 points more than it loses idle: a router rate-limiting its answers drops as
+# many of them idle as loaded, our download does not change its probe rate.
+LOSS_RISE_MIN = 0.15
+# The losses must run over this many hops to the end of the path, with the hop before the
+# run losing no more than that: one hop losing alone cannot be told from its own control
+# plane.
+LOSS_RUN_MIN_HOPS = 2
 # Slow first byte: median TTFB >= 400 ms (well past any usual RTT + request handling) and
 # TTFB - RTT - path queue >= max(300 ms, 4 x RTT) ("much larger than the connect RTT").
 SERVER_TTFB_MIN_MS = 400.0

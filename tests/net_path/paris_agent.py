@@ -101,7 +101,8 @@ def session(a: argparse.Namespace) -> dict:
     }
     out["flows"] = [f.describe() for f in flows.flows()]
     out["tcp_flows"] = [
-        {"port": f.port, "local_port": f.local_port, "sent": f.sent} for f in flows.tcp_flows()
+        {"port": f.port, "ttl": f.ttl, "local_port": f.local_port, "sent": f.sent}
+        for f in flows.tcp_flows()
     ]
     return out
 

@@ -20,6 +20,7 @@ import pytest
 
 from player.net.path import engine, flows
 from player.net.path.sockets import (
+    ECHO_CHECKSUM_WORD_BYTES,
     ICMP_ECHO_REPLY,
     ICMP_ECHO_REQUEST,
     PROBE_ID_BYTES,
@@ -92,7 +93,9 @@ def test_a_udp_flow_probe_costs_its_id_twice() -> None:
     classic = ProbeSpec(1, "udp", "203.0.113.2", 33435, 1)
     echo = ProbeSpec(1, "icmp", "203.0.113.2", 0, 1, flow="203.0.113.2")
     assert probe_data_bytes(paris) == 2 and probe_data_bytes(classic) == 0
-    assert probe_data_bytes(echo) == 0  # the echo's id is its sequence number
+    # the echo's id is its sequence number; it carries the word keeping its checksum fixed
+    assert probe_data_bytes(echo) == ECHO_CHECKSUM_WORD_BYTES == 2
+    assert engine.max_probe_bytes(echo) == 84 + 2 * ECHO_CHECKSUM_WORD_BYTES
     assert engine.max_probe_bytes(classic) == 84
     assert engine.max_probe_bytes(paris) == 84 + 2 * PROBE_ID_BYTES
 
@@ -147,21 +150,24 @@ def test_port_unreachable_answers_every_ttl_by_id() -> None:
     assert flow.late_answers == 0 and flow.ambiguous == 0
 
 
-# --- TCP: one source port, one probe at a time -------------------------------------------
-def test_tcp_probes_leave_from_one_port(listener: socket.socket) -> None:
+# --- TCP: one source port per TTL, the TTLs in parallel -----------------------------------
+def test_tcp_probes_of_a_ttl_leave_from_one_port(listener: socket.socket) -> None:
     port = listener.getsockname()[1]
     for _ in range(3):
         specs = [ProbeSpec(t, "tcp", LOOP, port, t, flow=LOOP) for t in (1, 2)]
         specs.append(ProbeSpec(3, "tcp", LOOP, port, None, flow=LOOP))  # the server connect
         replies = engine.run_probes(specs, ROUND_TIMEOUT_S)
         assert [replies[k].kind for k in (1, 2, 3)] == ["reached"] * 3
-    (flow,) = flows.tcp_flows()
-    peers = set()
+    by_ttl = {f.ttl: f for f in flows.tcp_flows()}
+    assert set(by_ttl) == {1, 2, None}
+    peers: dict[int, int] = {}
     for _ in range(9):
         conn, (_addr, peer_port) = listener.accept()
         conn.close()
-        peers.add(peer_port)
-    assert peers == {flow.local_port} and flow.sent == 9
+        peers[peer_port] = peers.get(peer_port, 0) + 1
+    # every round from the same three ports: one per TTL (and one for the connect)
+    assert peers == {f.local_port: 3 for f in by_ttl.values()}
+    assert all(f.sent == 3 for f in by_ttl.values())
 
 
 def test_a_tcp_flow_whose_port_was_taken_picks_another(listener: socket.socket) -> None:
@@ -262,9 +268,15 @@ def test_an_eight_byte_quote_among_several_probes_is_nobodys(quiet: socket.socke
     # serial: each probe is sent only once the one before it is settled
     for _ in range(2):
         quiet.recvfrom(64)
-    engine.run_probes(_specs(port, range(1, 4)), SHORT_TIMEOUT_S)
+    with _round(_specs(port, range(1, 4))) as rnd:  # no deadline: all three, in turn
+        rnd.collect(SHORT_TIMEOUT_S)
     got = [int.from_bytes(quiet.recvfrom(64)[0], "big") for _ in range(3)]
     assert got == [2, 3, 4]
+    # a round of the engine ends at its deadline (one timeout): a probe whose turn did not
+    # come is skipped -- not sent, and no loss
+    replies = engine.run_probes(_specs(port, range(1, 4)), SHORT_TIMEOUT_S)
+    assert int.from_bytes(quiet.recvfrom(64)[0], "big") == 5
+    assert [replies[k].kind for k in (1, 2, 3)] == ["timeout", "skipped", "skipped"]
 
 
 @needs_root

@@ -30,6 +30,14 @@ inflated while later hops are not is a router answering slowly from its
 control plane, not a queue; it is reported and lowers confidence. If the hops
 between the last flat hop and the onset span two segments (e.g. the home
 router did not answer), the queue cannot be placed and the verdict is unknown.
+
+Losses under load support an onset, never make one. A queue that overflows on the
+link into hop k drops probes of every hop from k on, so hops behind it may keep too few
+loaded RTTs to be judged. When every judged hop from some hop on loses probes under load
+(far more than it loses idle) and the hop before it does not (:func:`loss_run_start`),
+and that run starts where an RTT onset may sit, the run's hops that have no RTT verdict
+count as carrying that onset. A hop that only drops probes (a router rate-limiting its
+answers, a policer dropping without queueing) has no RTT rise, so it is never an onset.
 """
 
 from __future__ import annotations
@@ -69,6 +77,9 @@ class HopStats:
     crowd_threshold_ms: float | None = None
     loaded_p10: float | None = None
     loaded_p90: float | None = None
+    # share of the probes unanswered, loaded / idle (None: fewer than LOSS_MIN_PROBES sent)
+    loaded_loss: float | None = None
+    idle_loss: float | None = None
     # "idle": delta_ms compares loaded with idle RTTs; "spread": no idle reference, delta_ms
     # is the spread of the loaded RTTs (see spread_stats)
     mode: str = "idle"
@@ -80,6 +91,18 @@ class HopStats:
     @property
     def crowded(self) -> bool:
         return self.excess_ms is not None and self.excess_ms >= (self.crowd_threshold_ms or 0.0)
+
+    @property
+    def lossy(self) -> bool:
+        """Loses many probes under load, far more than idle (thresholds: LOSS_*)."""
+        if self.loaded_loss is None or self.loaded_loss < T.LOSS_LOADED_MIN:
+            return False
+        return self.idle_loss is None or self.loaded_loss - self.idle_loss >= T.LOSS_RISE_MIN
+
+
+def _loss(answered: int, lost: int) -> float | None:
+    sent = answered + max(0, lost)
+    return max(0, lost) / sent if sent >= T.LOSS_MIN_PROBES else None
 
 
 def _samples(h: HopEvidence) -> tuple[list[float], list[float]]:
@@ -118,6 +141,9 @@ def hop_stats(h: HopEvidence, segment: Segment) -> HopStats:
         floor = kw["floor_ms"]
         kw["excess_ms"] = kw["idle_p50"] - floor
         kw["crowd_threshold_ms"] = max(T.CROWD_ABS_MS, T.CROWD_REL * floor)
+    if answered:  # a silent hop's losses say nothing
+        kw["loaded_loss"] = _loss(len(loaded), h.loaded_lost)
+        kw["idle_loss"] = _loss(len(idle), h.idle_lost)
     home = segment is Segment.HOME_NETWORK or is_home_org(h.org)
     return HopStats(
         hop=h.hop,
@@ -169,7 +195,8 @@ def spread_stats(
         answered=base.answered, n_idle=base.n_idle, n_loaded=base.n_loaded,
         floor_ms=base.floor_ms, idle_p50=base.idle_p50, idle_lo=base.idle_lo,
         idle_hi=base.idle_hi, loaded_p25=base.loaded_p25, loaded_p50=base.loaded_p50,
-        delta_ms=delta, threshold_ms=threshold, mode="spread", **kw,
+        delta_ms=delta, threshold_ms=threshold, mode="spread",
+        loaded_loss=base.loaded_loss, idle_loss=base.idle_loss, **kw,
     )  # fmt: skip
 
 
@@ -205,9 +232,10 @@ class Onset:
     value_ms: float  # delta (loaded) or excess (crowded) at the onset
     threshold_ms: float
     step_ms: float  # rise over the previous flat hop
-    confirmed: int  # later answering hops carrying the rise
+    confirmed: int  # later answering hops carrying the rise (by_loss included)
     contradicted: int  # later answering hops not carrying it
     segments: tuple[Segment, ...]  # segments of the hops the queue may sit before
+    by_loss: int = 0  # of ``confirmed``: hops with no RTT verdict that lose probes under load
 
     @property
     def margin(self) -> float:
@@ -254,9 +282,28 @@ def _slow_alone(nxt: HopStats, kind: str, value: float) -> bool:
     return (_metric(nxt, kind) or 0.0) < T.SLOW_ALONE_FRACTION * value
 
 
+def loss_run_start(stats: Sequence[HopStats]) -> int | None:
+    """Where losses under load begin: the position of the first hop of the longest run of
+    lossy hops that lasts to the end of the path (hops whose loss was not judged are
+    skipped), at least LOSS_RUN_MIN_HOPS long, with a judged hop before it that is not
+    lossy (or the run starts at the first hop). None: no such run."""
+    judged = [i for i, s in enumerate(stats) if s.answered and s.loaded_loss is not None]
+    start = None
+    for i in reversed(judged):
+        if not stats[i].lossy:
+            break
+        start = i
+    if start is None or sum(1 for i in judged if i >= start) < T.LOSS_RUN_MIN_HOPS:
+        return None
+    if start == judged[0] and stats[start].hop != 1:
+        return None  # nothing shows the link before it clean
+    return start
+
+
 def find_onset(stats: Sequence[HopStats], kind: str) -> tuple[Onset | None, list[int]]:
     """First carried-forward inflation of ``kind`` and the positions of isolated ones."""
     valid = [i for i, s in enumerate(stats) if _metric(s, kind) is not None]
+    loss_at = loss_run_start(stats) if kind == "loaded" else None
     isolated: list[int] = []
     prev_flat: int | None = None
     for n, i in enumerate(valid):
@@ -289,12 +336,18 @@ def find_onset(stats: Sequence[HopStats], kind: str) -> tuple[Onset | None, list
             # the server is the first hop (one-hop path): nothing answered flat between
             # this computer and it, so the queue may be on the wire to it (the home LAN)
             segments = (Segment.HOME_NETWORK, *segments)
+        # losses under load starting where this queue may sit: the run's hops with no RTT
+        # verdict (their answers dropped) carry it too (supporting evidence only)
+        by_loss = 0
+        if loss_at is not None and start <= loss_at <= i:
+            by_loss = sum(1 for j in range(i + 1, len(stats)) if j not in valid and stats[j].lossy)
         onset = Onset(
-            kind, i, prev_flat, value, _threshold(s, kind), step, carried,
-            len(later) - carried, segments,
+            kind, i, prev_flat, value, _threshold(s, kind), step, carried + by_loss,
+            len(later) - carried, segments, by_loss,
         )  # fmt: skip
         return onset, isolated
     return None, isolated
+
 
 def dominant_onset(
     stats: Sequence[HopStats], onset: Onset | None, kind: str

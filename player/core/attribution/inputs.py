@@ -54,6 +54,9 @@ class HopEvidence:
     private: bool = False  # a home address (path_segments.is_home_address)
     idle_rtt_ms: list[float] = field(default_factory=list)
     loaded_rtt_ms: list[float] = field(default_factory=list)
+    # probes that got no answer (within the prober's late-answer horizon), idle / loaded
+    idle_lost: int = 0
+    loaded_lost: int = 0
     answered: bool | None = None  # None: derived from the samples
     baseline_rtt_ms: float | None = None  # lowest RTT from before playback / history
     is_destination: bool = False  # the media server itself
@@ -177,8 +180,10 @@ def hop_evidence_from(
     """
     idle: dict[int, list[float]] = {}
     loaded: dict[int, list[float]] = {}
+    lost: dict[tuple[int, bool], int] = {}
     for s in samples:
         if s.rtt_ms is None:
+            lost[(s.hop, s.loaded)] = lost.get((s.hop, s.loaded), 0) + 1
             continue
         (loaded if s.loaded else idle).setdefault(s.hop, []).append(s.rtt_ms)
     return [
@@ -189,6 +194,8 @@ def hop_evidence_from(
             private=is_home_address(h.address),
             idle_rtt_ms=idle.get(h.hop, []),
             loaded_rtt_ms=loaded.get(h.hop, []),
+            idle_lost=lost.get((h.hop, False), 0),
+            loaded_lost=lost.get((h.hop, True), 0),
             answered=h.address is not None,
             is_destination=destination is not None and h.address == destination,
             loopback=is_loopback_host(h.address),

@@ -18,11 +18,22 @@ one round-trip plus the timeout of the silent hops. ICMP and UDP probes are Pari
 traceroute's (:mod:`player.net.path.flows`): one flow identity toward the destination at
 every TTL -- one source port and one destination port, or one echo identifier -- so a
 router balancing load per flow sends them all along one path, and the hops found are one
-path, the one the hop prober's probes (the same flow) then take. TCP probes all leave from
-one source port too, one at a time. When a method is not
+path, the one the hop prober's probes (the same flow) then take. TCP probes of one TTL
+leave from one source port (one per TTL, so the TTLs still go out in parallel: each TTL
+keeps its path, two TTLs may take two branches). A router that quotes only 8 bytes of a
+UDP probe (no probe id) gives answers the flow cannot always tell apart; those TTLs are
+asked again with one socket per probe, as before Paris flows, rather than called silent.
+A batch costs ``attempts`` timeouts, one more only when 8-byte quotes came in its last
+attempt. When a method is not
 permitted or the destination never answers it, the next method is tried and the reason is
 recorded in :attr:`PathResult.reason` (e.g. ``"ICMP not permitted: ping_group_range 1 0
 excludes gid 1000"``).
+
+A hop behind a deep queue (our own download filling a slow access link: 1-3 s) answers
+after its probe's timeout. Such an answer is still the hop's: every attempt's late answers
+(:class:`player.net.path.flows.LateLedger`) are taken at the end of the next attempt and
+before a batch is given up, so a loaded hop whose answer takes up to about twice the
+timeout is not called silent (:attr:`PathResult.late_hops` counts them).
 
 System tools are not needed. Host names are validated before any use and never pass
 through a shell.
@@ -36,13 +47,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from player.core.model import Hop
-from player.net.path import segments
+from player.net.path import flows, segments
 from player.net.path.engine import DEFAULT_TIMEOUT_S, run_probes
 from player.net.path.hosts import DEFAULT_PORT, is_ip_literal, resolve, validate_host
 from player.net.path.naming import OrgNamer
 from player.net.path.rdns import Resolver, reverse_names
 from player.net.path.routes import default_gateway, route_fingerprint
 from player.net.path.sockets import (
+    UDP_BASE_PORT,
     UDP_FLOW_PORT,
     MethodUnavailable,
     ProbeReply,
@@ -74,6 +86,7 @@ class PathResult:
     discovered_at: float = field(default_factory=time.monotonic)
     fingerprint: str = ""  # local route fingerprint at discovery time
     probe_bytes: int = 0
+    late_hops: int = 0  # hops known only from an answer that came after its timeout
 
     @property
     def degraded(self) -> bool:
@@ -87,15 +100,31 @@ class _Trace:
     answers: dict[int, ProbeReply]
     dest_ttl: int | None
     probe_bytes: int = 0
+    late_hops: int = 0
 
     def answered_count(self) -> int:
         return sum(1 for r in self.answers.values() if r.answered)
 
 
-def _spec_for(method: str, dst: str, port: int, ttl: int) -> ProbeSpec:
+def _spec_for(method: str, dst: str, port: int, ttl: int, *, classic: bool = False) -> ProbeSpec:
+    """A Paris flow probe; ``classic``: a socket of its own (before Paris flows), whose
+    answer the kernel tells by the socket even when the router quotes only 8 bytes."""
+    if classic:
+        if method == "udp":
+            return ProbeSpec(ttl, "udp", dst, UDP_BASE_PORT + ttl, ttl)
+        return ProbeSpec(ttl, method, dst, port if method == "tcp" else 0, ttl)
     if method == "udp":
         return ProbeSpec(ttl, "udp", dst, UDP_FLOW_PORT, ttl, flow=dst)
     return ProbeSpec(ttl, method, dst, port, ttl, flow=dst)
+
+
+def _ambiguous(answers: dict[int, ProbeReply], ttls: Sequence[int], dest: int | None) -> set[int]:
+    """TTLs whose last answer could not be told from a sibling's (a router quoting 8 B)."""
+    return {
+        t
+        for t in ttls
+        if t in answers and answers[t].kind == "ambiguous" and (dest is None or t < dest)
+    }
 
 
 def trace(
@@ -114,8 +143,25 @@ def trace(
     answers: dict[int, ProbeReply] = {}
     dest_ttl: int | None = None
     total = 0
+    late_hops = 0
     seq = 1
     first = 1
+    ledger = flows.LateLedger()
+    if method in flows.FLOW_METHODS:
+        flows.reset_serial(_spec_for(method, dst, port, 1))  # a new look at the path
+
+    def take_late(*, poll: bool) -> None:
+        """Late answers (to any earlier attempt) fill TTLs still silent."""
+        nonlocal total, late_hops
+        if poll:
+            ledger.poll()
+        for ticket, r in ledger.take():
+            total += r.received_bytes
+            t = ticket.spec.key
+            if r.answered and not (t in answers and answers[t].answered):
+                answers[t] = r
+                late_hops += 1
+
     while first <= max_hops and dest_ttl is None:
         ttls = list(range(first, min(first + batch, max_hops + 1)))
         for _ in range(max(1, attempts)):
@@ -126,21 +172,46 @@ def trace(
             ]
             if not todo:
                 break
-            got = run_probes([_spec_for(method, dst, port, t) for t in todo], timeout_s, seq=seq)
+            amb = _ambiguous(answers, todo, dest_ttl)
+            specs = [_spec_for(method, dst, port, t, classic=t in amb) for t in todo]
+            ledger.begin_round()
+            # every TTL at once even on a serial flow: the time stays one timeout a batch
+            got = run_probes(specs, timeout_s, seq=seq, late=ledger, serial=False)
+            seq += 1
+            for t, r in got.items():
+                total += r.sent_bytes + r.received_bytes
+                if r.answered or t not in answers:
+                    answers[t] = r
+            take_late(poll=False)
+            reached = [t for t, r in answers.items() if r.kind == "reached" and r.answered]
+            if reached:
+                dest_ttl = min(reached)
+        if dest_ttl is None and ledger.waiting:
+            take_late(poll=True)  # answers that came after the last attempt's round
+            reached = [t for t, r in answers.items() if r.kind == "reached" and r.answered]
+            dest_ttl = min(reached) if reached else None
+        amb = _ambiguous(answers, ttls, dest_ttl)
+        if amb:  # the last attempt met 8-byte quotes: one-socket probes rather than silence
+            got = run_probes(
+                [_spec_for(method, dst, port, t, classic=True) for t in sorted(amb)],
+                timeout_s,
+                seq=seq,
+            )
             seq += 1
             for t, r in got.items():
                 total += r.sent_bytes + r.received_bytes
                 if r.answered or t not in answers:
                     answers[t] = r
             reached = [t for t, r in answers.items() if r.kind == "reached" and r.answered]
-            if reached:
-                dest_ttl = min(reached)
+            dest_ttl = min(reached) if reached else None
         if dest_ttl is None:
             last_answer = max((t for t, r in answers.items() if r.answered), default=0)
             if ttls[-1] - last_answer >= MAX_SILENT_RUN:
                 break
         first += batch
-    return _Trace(method, answers, dest_ttl, total)
+    if late_hops:
+        log.info("%s trace to %s: %d hops answered after their timeout", method, dst, late_hops)
+    return _Trace(method, answers, dest_ttl, total, late_hops)
 
 
 def _hops_from(tr: _Trace, dst: str) -> list[Hop]:
@@ -238,6 +309,7 @@ def discover_path(
         reached=reached,
         fingerprint=route_fingerprint(dst),
         probe_bytes=total_bytes,
+        late_hops=best.late_hops if best is not None else 0,
     )
     log.info(
         "path to %s (%s) by %s: %d hops%s",

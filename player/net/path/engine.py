@@ -1,7 +1,8 @@
 """One round of probes: send every probe at once (one socket each) and collect the answers
 from the error queue, the echo replies and the TCP handshakes, with kernel receive times.
 Probes of a Paris flow (``ProbeSpec.flow``) leave from their flow's one socket instead
-(:mod:`player.net.path.flows`) and carry an id (a UDP one 2 bytes of it).
+(:mod:`player.net.path.flows`) and carry an id (a UDP one 2 bytes of it; an ICMP echo
+2 bytes keeping its checksum constant).
 
 ICMP and UDP probes carry no payload (``PROBE_PAYLOAD``): the kernel matches every answer
 to its socket (the echo identifier, the quoted UDP ports), so data would only add bytes,
@@ -19,7 +20,7 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from player.net.path import flows
@@ -76,7 +77,7 @@ def usual_round_bytes(specs: Sequence[ProbeSpec]) -> int:
     """What one round of ``specs`` usually costs: as the worst case, except that a direct
     echo is usually answered by an echo reply of its own size, not by an ICMP error."""
     return sum(
-        2 * (IP_HEADER[family_of(s.dst)] + ICMP_HEADER + len(PROBE_PAYLOAD))
+        2 * (IP_HEADER[family_of(s.dst)] + ICMP_HEADER + len(PROBE_PAYLOAD) + probe_data_bytes(s))
         if s.method == "icmp" and s.ttl is None
         else max_probe_bytes(s)
         for s in specs
@@ -208,12 +209,32 @@ def _read_answer(p: _Pending, revents: int, now_mono: float) -> ProbeReply | Non
     return None
 
 
+# A probe's own source port cannot be used: bound by another socket, or its 4-tuple taken
+# (a socket with SO_REUSEADDR connected from that port to the same server).
+_PORT_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL})
+
+
+def _send_one(spec: ProbeSpec, family: int, seq: int) -> _Pending:
+    """Open a probe's socket and send the probe (raises OSError; the socket is closed)."""
+    s = open_probe_socket(spec, family)
+    try:
+        wall_ns, mono = time.time_ns(), time.monotonic()
+        nbytes = send_empty_probe(spec, s, family, seq)
+    except BaseException:
+        s.close()
+        raise
+    return _Pending(spec, s, family, wall_ns, mono, nbytes)
+
+
 def run_probes(
     specs: Sequence[ProbeSpec],
     timeout_s: float = DEFAULT_TIMEOUT_S,
     *,
     wake_fd: int | None = None,
     seq: int = 1,
+    late: flows.LateLedger | None = None,
+    serial: bool = True,
+    repick: Callable[[ProbeSpec], ProbeSpec | None] | None = None,
 ) -> dict[int, ProbeReply]:
     """Send every probe at once (one socket each) and collect the answers.
 
@@ -221,38 +242,92 @@ def run_probes(
     ``timeout_s``). Readability of ``wake_fd`` ends the wait early (used by
     :meth:`player.net.path.prober.HopProber.stop`). Raises :class:`MethodUnavailable` when a method's socket
     cannot be opened at all. Flow probes are sent first and collected after the others
-    (their RTTs come from kernel receive times, so the wait costs them nothing).
+    (their RTTs come from kernel receive times, so the wait costs them nothing). With
+    ``late`` (the caller's :class:`~player.net.path.flows.LateLedger`) a flow probe that
+    times out stays claimable: its answer after the timeout is the caller's to take.
+
+    The round is bounded: the one-socket probes and the TCP flow probes (each from its
+    flow's port, :class:`~player.net.path.flows.TcpRound`) go out together, in parallel,
+    and a flow probe not sent within ``timeout_s`` of the start (its flow's lock held
+    elsewhere, a serial flow's turn not come) is ``kind="skipped"``: not sent, no loss.
+    ``serial=False`` sends a serial flow's probes at once all the same (path discovery:
+    its ambiguous TTLs are retried by one-socket probes instead). ``repick`` gives a
+    one-socket probe whose source port cannot be used (bind or connect refused) another
+    port, once (a TCP flow's).
     """
     if any(s.flow is not None for s in specs):
-        rnd = flows.FlowRound([s for s in specs if flows.is_shared_socket_probe(s)])
+        deadline = time.monotonic() + timeout_s
+        shared = [s for s in specs if flows.is_shared_socket_probe(s)]
+        rnd = flows.FlowRound(shared, late=late)
+        rnd.configure(deadline=deadline, wake_fd=wake_fd, serial=serial)
         try:
             rnd.start()
-            others = [s for s in specs if s.flow is None]
-            replies = run_probes(others, timeout_s, wake_fd=wake_fd, seq=seq) if others else {}
-            tcp = [s for s in specs if flows.is_tcp_flow_probe(s)]
-            replies.update(flows.run_tcp_flows(tcp, timeout_s, run_probes, wake_fd=wake_fd))
+            replies = _run_plain_and_tcp(specs, timeout_s, wake_fd, seq, deadline)
             replies.update(rnd.collect(timeout_s, wake_fd))
         finally:
             rnd.close()
         return replies
+    return _run_plain(specs, timeout_s, wake_fd, seq, repick)
+
+
+def _run_plain_and_tcp(
+    specs: Sequence[ProbeSpec], timeout_s: float, wake_fd: int | None, seq: int, deadline: float
+) -> dict[int, ProbeReply]:
+    """The one-socket probes and the TCP flow probes of a round, in one parallel batch (a
+    TCP flow's second probe in one round, if any, in the next batch, before ``deadline``)."""
+    others = [s for s in specs if s.flow is None]
+    tcp = [s for s in specs if flows.is_tcp_flow_probe(s)]
+    replies: dict[int, ProbeReply] = {}
+    if flows.readable(wake_fd):  # stop() came: nothing more is sent
+        replies.update({s.key: flows.skipped(s) for s in others})
+        others = []
+    while others or tcp:
+        with flows.TcpRound(tcp, deadline=deadline, wake_fd=wake_fd) as tr:
+            replies.update(tr.skipped)
+            batch = others + tr.specs
+            if batch:
+                got = _run_plain(batch, timeout_s, wake_fd, seq, tr.repick)
+                replies.update(tr.settle(got))
+        others, tcp = [], tr.later
+    return replies
+
+
+def _run_plain(
+    specs: Sequence[ProbeSpec],
+    timeout_s: float,
+    wake_fd: int | None,
+    seq: int,
+    repick: Callable[[ProbeSpec], ProbeSpec | None] | None,
+) -> dict[int, ProbeReply]:
+    """One socket per probe, all sent at once."""
     pending: dict[int, _Pending] = {}
     replies: dict[int, ProbeReply] = {}
     poller = select.poll()
     try:
         for spec in specs:
             family = family_of(spec.dst)
-            s = open_probe_socket(spec, family)
             try:
-                wall_ns, mono = time.time_ns(), time.monotonic()
-                nbytes = send_empty_probe(spec, s, family, seq)
+                p = _send_one(spec, family, seq)
+            except MethodUnavailable:
+                raise
             except OSError as exc:
-                s.close()
-                if isinstance(exc, MethodUnavailable):
-                    raise
-                log.debug("probe %s ttl=%s to %s failed: %s", spec.method, spec.ttl, spec.dst, exc)
-                replies[spec.key] = ProbeReply(spec.key, spec.method, None, None, "error")
-                continue
-            pending[s.fileno()] = _Pending(spec, s, family, wall_ns, mono, nbytes)
+                again = repick(spec) if repick and exc.errno in _PORT_ERRNOS else None
+                p = None
+                if again is not None:
+                    try:
+                        p = _send_one(again, family, seq)
+                    except MethodUnavailable:
+                        raise
+                    except OSError as exc2:
+                        exc = exc2
+                if p is None:
+                    log.debug(
+                        "probe %s ttl=%s to %s failed: %s", spec.method, spec.ttl, spec.dst, exc
+                    )
+                    replies[spec.key] = ProbeReply(spec.key, spec.method, None, None, "error")
+                    continue
+            s = p.sock
+            pending[s.fileno()] = p
             mask = select.POLLERR | select.POLLIN
             if spec.method == "tcp":
                 mask |= select.POLLOUT

@@ -23,8 +23,8 @@ The last hop (the server) is probed by a TCP connect to the server's port when o
 given (``server_tcp``): the SYN/ACK time, read from ``TCP_INFO``, from the same source port
 every round. The connection is reset at once (no data, no TIME_WAIT on our side).
 
-Cost: probes carry no data but their id (:mod:`player.net.path.engine`): 56 B per hop and
-round with its echo reply, 84 B with a time exceeded (88 B for a UDP probe: its 2-byte
+Cost: probes carry no data but their id (:mod:`player.net.path.engine`): 60 B per hop and
+round with its echo reply (the echo's 2-byte checksum word, twice), 84 B with a time exceeded (88 B for a UDP probe: its 2-byte
 id, and the router's quote of it), 200 B for the server's TCP handshake; the
 :attr:`HopProber.probe_bytes` counter holds the on-wire IP bytes, both directions. With a
 ``budget`` (:class:`player.net.path.budget.ProbeBudget`) every round first reserves its
@@ -38,6 +38,15 @@ known hops for ``ROUTE_CHANGE_ROUNDS`` rounds in a row, ``on_route_change`` is c
 summaries are :mod:`player.net.path.rtt`'s. An answer from another router than the known
 hop's is counted in :attr:`HopProber.foreign_answers`; a probe whose answer could not be
 told from a sibling's (``kind="ambiguous"``: a router quoting 8 bytes) leaves no sample.
+
+Late answers are evidence, not losses (:mod:`player.net.path.late`). A round gives up on
+a probe at ``timeout_s`` (below the round interval) and records its sample as unanswered;
+behind a deep queue (1-3 s of bufferbloat on a slow access link) the answer comes later,
+and when it comes within ``flows.LATE_HORIZON_S`` of the send that same sample takes its
+true RTT, keeping the idle/loaded label of the moment it was sent. Late answers are picked
+up at the next round and, with a pacer, at every tick between rounds
+(:attr:`HopProber.late_samples` counts them). Until then the sample is *pending*
+(:attr:`player.net.path.rtt.RttStats.pending`: not counted in the loss).
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from player.core.model import Hop, ProbeSample
 from player.net.path import engine
 from player.net.path.budget import Pacer, ProbeBudget
 from player.net.path.hosts import DEFAULT_PORT, resolve
+from player.net.path.late import LateSamples
 from player.net.path.rtt import HopStats, RttStats, rtt_stats
 from player.net.path.sockets import (
     UDP_FLOW_PORT,
@@ -67,7 +77,10 @@ log = logging.getLogger(__name__)
 
 # --- tunables -------------------------------------------------------------------------
 DEFAULT_INTERVAL_S = 1.0
-DEFAULT_TIMEOUT_S = 0.8  # must stay below the interval
+# A round waits this long for its answers (capped below the interval, so rounds stay
+# paced); an answer that comes later, within flows.LATE_HORIZON_S, still becomes its
+# probe's sample (module doc), so a deep queue shows as RTT, not as loss.
+DEFAULT_TIMEOUT_S = 0.8
 MAX_SAMPLES_PER_HOP = 3600  # one hour at 1 round/s
 ROUTE_CHANGE_ROUNDS = 3
 ROUTE_CHANGE_MIN_HOPS = 2  # hops that must disagree in a round to count it
@@ -164,6 +177,7 @@ class HopProber:
         self.probe_bytes_received = 0
         self.route_changed = False
         self.foreign_answers = 0  # answers at a TTL from another router than the known hop
+        self._late = LateSamples()  # unanswered samples whose answer may still come
         self._mismatch_rounds = 0
         self.last_error: str | None = None
 
@@ -252,11 +266,21 @@ class HopProber:
                 specs.append(ProbeSpec(h.hop, "icmp", addr, 0, None, flow=self.target))
             elif self.method == "udp":
                 specs.append(
-                    ProbeSpec(h.hop, "udp", self.target, UDP_FLOW_PORT, h.hop, flow=self.target)
+                    ProbeSpec(
+                        h.hop,
+                        "udp",
+                        self.target,
+                        UDP_FLOW_PORT,
+                        h.hop,
+                        flow=self.target,
+                        expect=addr,  # an id-less answer from it is this probe's
+                    )
                 )
             else:
                 port = self.port or DEFAULT_PORT
-                specs.append(ProbeSpec(h.hop, "tcp", self.target, port, h.hop, flow=self.target))
+                specs.append(
+                    ProbeSpec(h.hop, "tcp", self.target, port, h.hop, flow=self.target, expect=addr)
+                )
         return specs
 
     def _loaded_now(self) -> bool:
@@ -271,16 +295,24 @@ class HopProber:
         while not self._stop.is_set():
             loaded = self._loaded_now()
             if self.pacer is not None and not self.pacer.due(time.monotonic(), loaded):
+                self._settle(0, self._claim_late(poll=True))
                 self._stop.wait(PACE_TICK_S)
                 continue
             specs = self._specs()
+            if specs:  # a serial flow sends in this order until the round's deadline:
+                k = self.rounds % len(specs)  # every hop gets to go first in turn
+                specs = specs[k:] + specs[:k]
             cost = engine.max_round_bytes(specs)
             if self.budget is not None and not self.budget.reserve(cost):
+                self._settle(0, self._claim_late(poll=True))
                 self._stop.wait(PACE_TICK_S)  # the video has not paid for it yet
                 continue
             started = time.monotonic()
+            self._late.begin_round()
             try:
-                replies = engine.run_probes(specs, self.timeout_s, wake_fd=self._wake_r, seq=seq)
+                replies = engine.run_probes(
+                    specs, self.timeout_s, wake_fd=self._wake_r, seq=seq, late=self._late.ledger
+                )
             except OSError as exc:
                 self.last_error = str(exc)
                 if self.method == "icmp" and isinstance(exc, MethodUnavailable):
@@ -330,8 +362,10 @@ class HopProber:
                 self.probe_bytes_sent += sent
                 self.probe_bytes_received += rcvd
                 spent += sent + rcvd
-                if r is not None and r.kind == "ambiguous":
-                    continue  # neither an RTT nor a loss: its answer could not be told apart
+                if r is not None and r.kind in ("ambiguous", "skipped"):
+                    # neither an RTT nor a loss: its answer could not be told apart, or it
+                    # was not sent (its flow busy past the round's deadline, or stop())
+                    continue
                 rtt = _hop_rtt(spec, r, known.get(spec.key))
                 if (
                     r is not None
@@ -340,9 +374,12 @@ class HopProber:
                     and r.address != known.get(spec.key)
                 ):
                     mismatches += 1  # another router answers at this TTL: the route moved
-                self._samples[spec.key].append(
-                    ProbeSample(hop=spec.key, at=at, rtt_ms=rtt, loaded=loaded, method=spec.method)
+                sample = ProbeSample(
+                    hop=spec.key, at=at, rtt_ms=rtt, loaded=loaded, method=spec.method
                 )
+                self._samples[spec.key].append(sample)
+                if rtt is None and (r is None or not r.answered):
+                    self._late.expect(spec.key, sample)  # its answer may still come
             self.foreign_answers += mismatches
             if mismatches >= min(ROUTE_CHANGE_MIN_HOPS, len(specs)) and mismatches:
                 self._mismatch_rounds += 1
@@ -351,6 +388,7 @@ class HopProber:
             fire = self._mismatch_rounds >= ROUTE_CHANGE_ROUNDS and not self.route_changed
             if fire:
                 self.route_changed = True
+        spent += self._claim_late(poll=False)
         if fire:
             log.info("route toward %s changed: hops answer from new addresses", self.target)
             if self.on_route_change is not None:
@@ -359,6 +397,21 @@ class HopProber:
                 except Exception as exc:  # noqa: BLE001
                     log.warning("on_route_change callback failed: %s", exc)
         return spent
+
+    def _claim_late(self, *, poll: bool) -> int:
+        """Turn the losses whose answers came late into their RTTs (probe thread); with
+        ``poll`` read the flows first (between rounds). Returns the bytes received."""
+        arrived = self._late.arrivals(poll=poll)
+        with self._lock:
+            known = {h.hop: h.address for h in self._hops}
+            rcvd = self._late.apply(arrived, known, _hop_rtt)
+            self.probe_bytes_received += rcvd
+        return rcvd
+
+    @property
+    def late_samples(self) -> int:
+        """Losses taken back: their answers came after their rounds."""
+        return self._late.taken_back
 
     # --- results ----------------------------------------------------------------------
     @property
@@ -371,29 +424,44 @@ class HopProber:
         with self._lock:
             return [replace(h) for h in self._hops]
 
-    def samples(self, since: float | None = None, hop: int | None = None) -> list[ProbeSample]:
-        """A snapshot of the samples (all hops, or one), oldest first."""
+    def samples(
+        self, since: float | None = None, hop: int | None = None, *, pending: bool = True
+    ) -> list[ProbeSample]:
+        """A snapshot of the samples (all hops, or one), oldest first. ``pending=False``
+        leaves out the unanswered ones whose late answer may still come (a loss only once
+        the horizon has passed)."""
         with self._lock:
             keys = [hop] if hop is not None else sorted(self._samples)
+            waiting = set() if pending else {id(s) for s in self._late.pending()}
             out = [
                 replace(s)
                 for k in keys
                 for s in self._samples.get(k, ())
-                if since is None or s.at >= since
+                if (since is None or s.at >= since) and id(s) not in waiting
             ]
         out.sort(key=lambda s: (s.at, s.hop))
         return out
 
-    def _subset(self, hop: int, loaded: bool, since: float | None) -> list[ProbeSample]:
-        return [s for s in self.samples(since, hop) if s.loaded == loaded]
+    def _stats(self, hop: int, loaded: bool, since: float | None) -> RttStats:
+        """One hop's samples of one label, the pending ones (late answers may still come)
+        counted apart, read at one moment."""
+        with self._lock:
+            mine = [
+                s
+                for s in self._samples.get(hop, ())
+                if s.loaded == loaded and (since is None or s.at >= since)
+            ]
+            ids = {id(s) for s in mine}
+            pending = sum(1 for s in self._late.pending() if id(s) in ids)
+            return rtt_stats([replace(s) for s in mine], pending)
 
     def baseline(self, hop: int, since: float | None = None) -> RttStats:
         """Idle statistics of one hop (samples taken while no download was in flight)."""
-        return rtt_stats(self._subset(hop, False, since))
+        return self._stats(hop, False, since)
 
     def loaded_stats(self, hop: int, since: float | None = None) -> RttStats:
         """Statistics of one hop while our download was in flight."""
-        return rtt_stats(self._subset(hop, True, since))
+        return self._stats(hop, True, since)
 
     def stats(self, since: float | None = None) -> dict[int, HopStats]:
         """Idle and loaded statistics of every probed hop."""

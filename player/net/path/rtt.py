@@ -11,14 +11,17 @@ from player.core.stats import percentile
 
 @dataclass(frozen=True, slots=True)
 class RttStats:
-    """Summary of the answered samples in a set (ms); ``loss`` over all samples."""
+    """Summary of the answered samples in a set (ms); ``loss`` over the settled samples:
+    ``pending`` unanswered ones whose late answer may still come (a probe behind a deep
+    queue, :mod:`player.net.path.prober`) count neither as answered nor as lost."""
 
     count: int
     median_ms: float | None
     p10_ms: float | None
     p90_ms: float | None
-    loss: float  # 0..1, unanswered / sent
+    loss: float  # 0..1, unanswered / sent, the pending ones left out of both
     sent: int = 0
+    pending: int = 0
 
     def to_json(self) -> dict:
         return {
@@ -28,6 +31,7 @@ class RttStats:
             "p90_ms": self.p90_ms,
             "loss": self.loss,
             "sent": self.sent,
+            "pending": self.pending,
         }
 
 
@@ -55,11 +59,20 @@ class HopStats:
         }
 
 
-def rtt_stats(samples: Sequence[ProbeSample]) -> RttStats:
-    """Median, p10, p90 and loss of a set of samples."""
+def rtt_stats(samples: Sequence[ProbeSample], pending: int = 0) -> RttStats:
+    """Median, p10, p90 and loss of a set of samples; ``pending`` of its unanswered samples
+    may still be answered late (left out of the loss)."""
     rtts = [s.rtt_ms for s in samples if s.rtt_ms is not None]
     sent = len(samples)
-    loss = (sent - len(rtts)) / sent if sent else 0.0
+    pending = max(0, min(pending, sent - len(rtts)))
+    settled = sent - pending
+    loss = (settled - len(rtts)) / settled if settled else 0.0
     return RttStats(
-        len(rtts), percentile(rtts, 0.5), percentile(rtts, 0.1), percentile(rtts, 0.9), loss, sent
+        len(rtts),
+        percentile(rtts, 0.5),
+        percentile(rtts, 0.1),
+        percentile(rtts, 0.9),
+        loss,
+        sent,
+        pending,
     )

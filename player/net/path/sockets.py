@@ -36,6 +36,15 @@ UDP_FLOW_PORT = UDP_BASE_PORT
 # they cost 4 B per probe on the wire (the probe and the quote of it in the answer).
 PROBE_ID_BYTES = 2
 PROBE_ID_MODULUS = 1 << (8 * PROBE_ID_BYTES)
+# An ICMP flow echo carries one 16-bit word after its header: the one's complement of its
+# sequence number, so sequence + word (and so the checksum the kernel computes) is the
+# same for every echo of the flow. Routers hashing the 4 bytes after the IP header
+# (type, code, checksum) for load balancing then keep the flow on one path. 2 B per echo,
+# counted twice (the echo and its reply or quote).
+ECHO_CHECKSUM_WORD_BYTES = 2
+# Linux: no automatic IPv6 flow label per socket hash (a new TCP probe socket would get a
+# new label, and routers hashing the label a new path); the flow label stays 0.
+IPV6_AUTOFLOWLABEL = getattr(socket, "IPV6_AUTOFLOWLABEL", 70)
 
 # --- Linux constants not exported by the socket module -------------------------------
 IP_RECVERR = 11
@@ -92,6 +101,9 @@ class ProbeSpec:
     # own, and a new flow identity, for this probe.
     flow: str | None = None
     sport: int | None = None  # bind this source port (a TCP flow's probes); None: any
+    # The router expected to answer (the hop prober's known hop at this TTL): an answer
+    # without probe id from it can only be this probe's (:mod:`player.net.path.flows`).
+    expect: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +252,20 @@ def echo_reply_id(family: int, data: bytes) -> int | None:
     return None
 
 
+def echo_checksum_word(seq: int) -> bytes:
+    """An ICMP flow echo's payload: the word that keeps its checksum constant (module
+    constants)."""
+    return struct.pack("!H", ~seq & 0xFFFF)
+
+
 def probe_data_bytes(spec: ProbeSpec) -> int:
-    """Payload bytes a probe carries: a UDP flow probe its id, every other probe none."""
-    return PROBE_ID_BYTES if spec.method == "udp" and spec.flow is not None else 0
+    """Payload bytes a probe carries: a UDP flow probe its id, an ICMP flow echo its
+    checksum word, every other probe none."""
+    if spec.flow is None:
+        return 0
+    if spec.method == "udp":
+        return PROBE_ID_BYTES
+    return ECHO_CHECKSUM_WORD_BYTES if spec.method == "icmp" else 0
 
 
 def rtt_from_stamp(sent_wall_ns: int, sent_mono: float, stamp_ns: int | None, now: float) -> float:
@@ -293,6 +316,10 @@ def open_probe_socket(spec: ProbeSpec, family: int) -> socket.socket:
             s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", spec.sport))
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+            try:
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 0)
+            except OSError:  # pragma: no cover - kernels before 4.12
+                pass
         else:
             s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
         if spec.ttl is not None:
