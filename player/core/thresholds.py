@@ -145,14 +145,6 @@ CROWD_REL = 0.5
 # p90 of fewer are the extremes themselves).
 SPREAD_ABS_MS = 10.0
 MIN_SPREAD_SAMPLES = 6
-# ... and, when the video's own connection showed no queueing delay (no download judged
-# queued: attribution.flow), at least this share of the hop's own floor: a far hop's RTTs wobble
-# with its distance (a 70 ms long-haul hop swung 16 ms with no queue anywhere, behind an
-# access policer, on a busy client) while a real queue's swing is tens to hundreds of ms.
-# Not always: a hop's floor may hold a standing queue on its own link (no idle samples to
-# tell), which must not raise its own bar. 0.3 as INFLATION_REL: the idle rule's allowance
-# for a far hop's natural wobble.
-SPREAD_OWN_REL = 0.3
 # A later hop whose rise tops everything before it by this multiple of the first onset's
 # rise sits behind a second, larger queue: the bottleneck's (attribution.hop_stats.
 # dominant_onset). 3x: queues add up along the path, so noise or a lesser queue in front
@@ -322,6 +314,7 @@ RULE_BASE_CONFIDENCE: dict[str, float] = {
     "unknown_inconsistent": 0.0,
     "unknown_no_probes": 0.0,
     "unknown_flat": 0.0,
+    "unknown_weak": 0.0,
     "none": 1.0,
 }
 # "The {ISP} network is crowded" is the sentence of the 2014 cease-and-desist letter (the
@@ -374,6 +367,15 @@ MIN_STALL_WEIGHT_S = 0.5
 
 # Below this confidence the notice says "probably" / "seems".
 SOFT_CONFIDENCE = 0.6
+# Below this confidence no one is named: the notice says it could not tell, and the
+# evidence says what pointed where (attribution.verdict). 0.3 is a path row's base (0.65-
+# 0.8) with more than the bare minimum against it: a swing or rise just over its bar
+# (CONF_MARGIN_FLOOR 0.7) without idle samples (CONF_SPREAD_FACTOR 0.85) is 0.39-0.48 with
+# full samples, and one more weakening (few samples, a contradicting or isolated hop)
+# takes it under 0.3 -- a sentence naming a company on such evidence is stronger than it.
+# (Seen: 0.23-0.26 for "the server's network is congested" behind an access policer, on
+# a 16 ms wobble of the hops past a 30 ms long haul.)
+NAMED_MIN_CONFIDENCE = 0.3
 # A sentence naming the link between two networks is firm only from this confidence, the
 # same bar as "crowded" inside an ISP (ISP_CROWDED_MIN_CONFIDENCE): the border between the
 # networks is read from router names (reverse DNS / RDAP can be off by a hop) and the queue

@@ -29,6 +29,7 @@ from player.core.attribution import (
 from player.core.model import Evidence, Hop, ProbeSample, Segment, Stall, Verdict
 from player.core.units import fmt_bitrate, fmt_ms, ordinal
 from tests.core.flow_cases import SLOW_SENDER, with_flow
+from tests.core.path_cases import weak_sign
 
 # 1 home router, 2-3 the ISP, 4 first hop of the CDN (interconnect side), 5-6 the CDN
 ORGS = ["home", "Verizon", "Verizon", "ExampleCDN", "ExampleCDN", "ExampleCDN"]
@@ -169,6 +170,8 @@ SCENARIOS: dict[str, AttributionInput] = {
     "unknown_conflict": make(path(inflate_at=1, add=20.0), ttfb=SLOW_TTFB, throughput=[]),
     "unknown_ambiguous": make(path(inflate_at=2, silent=(1,))),
     "unknown_inconsistent": make(path(inflate_at=3, only=(3,))),
+    # a swing just over its bar from few samples, one later hop not showing it (test_attribution_dominant)
+    "unknown_weak": weak_sign(),
     "unknown_no_probes": make(status=ProbeStatus.NOT_PERMITTED, reason="no raw sockets"),
     "unknown_flat": make(),
     "none": make(stalling=False),

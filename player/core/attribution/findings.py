@@ -263,10 +263,7 @@ def analyse(inp: AttributionInput) -> Findings:
     if onset is None and probes_ran and not local:
         # nothing found against idle RTTs (too few idle samples, or a standing queue that
         # the idle samples share): fall back to the spread of the loaded RTTs
-        # the video's own data saw no queue (its receiver RTT stayed at its floor in every
-        # download judged so far): a probe swing must then top a far hop's wobble too
-        unqueued = flow.policed or (flow.n > 0 and flow.n_queued == 0)
-        spread = spread_path(hops, segments, flow_unqueued=unqueued)
+        spread = spread_path(hops, segments)
         s_onset, s_iso = _onset(spread, "loaded")
         if s_onset is not None:  # else the idle-based findings stand (flat / too few)
             stats, loaded, onset, isolated = spread, s_onset, s_onset, tuple(s_iso)

@@ -157,9 +157,7 @@ def hop_stats(h: HopEvidence, segment: Segment) -> HopStats:
     )
 
 
-def spread_stats(
-    h: HopEvidence, segment: Segment, ref_floor_ms: float, own_floor_rel: float = 0.0
-) -> HopStats:
+def spread_stats(h: HopEvidence, segment: Segment, ref_floor_ms: float) -> HopStats:
     """Statistics of one hop judged by the *spread* of its loaded RTTs (fallback).
 
     When our download never pauses (the buffer cannot fill: exactly when a link is too
@@ -170,10 +168,7 @@ def spread_stats(
     ref_floor_ms, INFLATION_JITTER_K x idle jitter)``; ``ref_floor_ms`` is the floor of the
     previous answering hop (0 for the first: the client itself), i.e. the path before
     the link under test, so a standing queue on this very link does not raise its own
-    threshold. ``own_floor_rel`` > 0 also asks for that share of the hop's own floor (a far
-    hop, a long haul 70 ms away, wobbles more than a near one with no queue at all): used
-    when the video's own data showed no queue (:func:`spread_path`). A queue that never
-    varies stays invisible (a baseline is needed).
+    threshold. A queue that never varies stays invisible (a baseline is needed).
     """
     base = hop_stats(h, segment)
     idle, loaded = _samples(h)
@@ -187,7 +182,6 @@ def spread_stats(
         threshold = max(
             T.SPREAD_ABS_MS,
             T.INFLATION_REL * max(0.0, ref_floor_ms),
-            own_floor_rel * max(0.0, base.floor_ms or 0.0),
             T.INFLATION_JITTER_K * robust_sigma(idle) if len(idle) >= T.MIN_IDLE_SAMPLES else 0.0,
         )
     return HopStats(
@@ -200,22 +194,12 @@ def spread_stats(
     )  # fmt: skip
 
 
-def spread_path(
-    hops: Sequence[HopEvidence], segments: Sequence[Segment], *, flow_unqueued: bool = False
-) -> tuple[HopStats, ...]:
-    """:func:`spread_stats` of every hop, each against the previous answering hop's floor.
-
-    ``flow_unqueued``: the video's own connection showed no queueing delay (its receiver
-    RTT at its floor in every download judged, attribution.flow): a swing of the probes
-    then must also top
-    ``SPREAD_OWN_REL`` x each hop's own floor. Without that, a standing queue on a hop's
-    own link could raise its bar (its floor holds the queue); with it, the video's data
-    already says there is no such queue, and a far hop's wobble is not taken for one."""
-    own_rel = T.SPREAD_OWN_REL if flow_unqueued else 0.0
+def spread_path(hops: Sequence[HopEvidence], segments: Sequence[Segment]) -> tuple[HopStats, ...]:
+    """:func:`spread_stats` of every hop, each against the previous answering hop's floor."""
     out = []
     ref = 0.0  # the client itself
     for h, seg in zip(hops, segments, strict=True):
-        st = spread_stats(h, seg, ref, own_rel)
+        st = spread_stats(h, seg, ref)
         out.append(st)
         if st.floor_ms is not None:
             ref = st.floor_ms

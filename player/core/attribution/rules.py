@@ -174,6 +174,12 @@ RULES: tuple[Rule, ...] = (
         "two segments explain the stall about equally well (chosen by conflict resolution)",
     ),
     _row(
+        "unknown_weak",
+        Segment.UNKNOWN,
+        lambda f: False,
+        "the best explanation is too weak to name anyone (below NAMED_MIN_CONFIDENCE)",
+    ),
+    _row(
         "unknown_ambiguous",
         Segment.UNKNOWN,
         lambda f: f.stalling and f.onset is not None and f.onset_segment is None,

@@ -84,6 +84,9 @@ def attribute(inp: AttributionInput, *, adjusting: bool = True) -> Verdict:
             else:
                 conf *= T.CONFLICT_FACTOR
         rule, conf = _bar(rule, conf)
+        if rule.segment in NAMED and conf < T.NAMED_MIN_CONFIDENCE:
+            extra.append(Evidence("note", say.weak_note(rule.segment)))
+            rule, conf = RULES_BY_KEY["unknown_weak"], 0.0
     else:
         rule = next((r for r in RULES if r.segment not in NAMED and r.condition(f)), None)
         if rule is None:  # stalling, evidence present, nothing matched

@@ -378,6 +378,10 @@ def conflict_note(rival_doc: str, rival_segment: Segment) -> str:
     return f"conflicting evidence: also {rival_doc} ({segment_words(rival_segment)})"
 
 
+def weak_note(segment: Segment) -> str:
+    return f"a weak sign pointed at {segment_words(segment)}, too weak to say so"
+
+
 def stalls_note(count: int, total: int) -> str:
     return f"{count} of {total} stalls point here"
 
