@@ -7,11 +7,13 @@ One job per module:
 ``sockets``    probe sockets, ``IP_RECVERR`` error-queue parsing, ICMP permission
 ``engine``     one round of parallel probes and their answers
 ``flows``      one flow identity per target (Paris traceroute): shared sockets, probe ids
+``late``       samples still waiting for a late answer (a deep queue's)
 ``discovery``  the TTL sweep with fallback methods -> :class:`PathResult`
 ``cache``      paths once per host, re-discovered on route change
 ``rdns``       reverse DNS names of the hops
 ``rtt``        per-hop RTT summaries (idle / loaded)
 ``prober``     :class:`HopProber`, background probing while the video plays
+``gaps``       probe rounds in the gateway's deliberate idle gaps
 ``monitor``    :class:`PathMonitor`, the session's view of all of the above
 ``domains``    address-like text, display-safe names, registered domains
 ``naming``     hop -> organisation (overrides, bundled table, domain, RDAP)

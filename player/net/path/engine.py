@@ -8,7 +8,7 @@ ICMP and UDP probes carry no payload (``PROBE_PAYLOAD``): the kernel matches eve
 to its socket (the echo identifier, the quoted UDP ports), so data would only add bytes,
 twice (a router's time exceeded quotes the whole probe). An empty probe costs 56 B on the
 wire with its answer, 84 B with a time exceeded (IPv4), against 128 / 148 B with 32 B of
-data. :func:`max_round_bytes` is a round's worst-case cost, reserved from the
+data; a flow probe's 2-byte id makes that 60 B / 88 B. :func:`max_round_bytes` is a round's worst-case cost, reserved from the
 :class:`player.net.path.budget.ProbeBudget` before it is sent.
 """
 

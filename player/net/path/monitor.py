@@ -222,8 +222,8 @@ class PathMonitor:
                 method=method,
                 interval_s=self._interval_s,
                 is_loaded=self._loaded_now,
-                # a server that answered the discovery's method is probed by it (56 B by
-                # echo, 84 B by UDP, not a 200 B handshake). Linux rate-limits ICMP errors
+                # a server that answered the discovery's method is probed by it (60 B by
+                # echo, 88 B by UDP, not a 200 B handshake). Linux rate-limits ICMP errors
                 # (time exceeded, port unreachable) to a burst of 6, then 1/s per peer: the
                 # pacer's fast phase fits the burst, its later rounds are >= 1.5 s apart
                 server_tcp=not (result.reached and result.method in ("icmp", "udp")),
