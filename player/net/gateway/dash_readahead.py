@@ -43,12 +43,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Segments fetched ahead of libVLC's request: with libVLC holding ~1-2 segments, 3 more
-#: give the ABR the buffer (> its 6 s startup reservoir at 2 s segments) hls.js/dash.js
-#: keep, without fetching far ahead of what may be dropped on a seek.
-READAHEAD_SEGMENTS = 3
-#: Bytes held per session (bodies with their init prefixes): 3 segments of a 1080p rung
-#: (~8 Mbit/s x 4 s = 4 MB each) fit; a hostile ladder cannot make it hold more.
+#: Segments fetched ahead of libVLC's request (at most; :data:`MAX_READAHEAD_S` usually
+#: binds first): 6 x 2 s segments = 12 s, with libVLC's own ~3.5 s a ~15 s buffer, as
+#: dash.js (12 s stable) and Shaka (10 s goal) keep; the ABR's look-ahead plan needs that
+#: depth to ride out a dip (3 segments, ~9.5 s in all, stalled where 15 s did not in
+#: simulate() on seeded LTE-like traces). A seek drops at most these.
+READAHEAD_SEGMENTS = 6
+#: Bytes held per session (bodies with their init prefixes): 12 s of a 1080p rung
+#: (~8 Mbit/s x 12 s = 12 MB) fit twice over; a hostile ladder cannot make it hold more.
 MAX_READAHEAD_BYTES = 24 * 1024 * 1024
 #: Media seconds held per session: what a player keeps ahead anyway (dash.js's default
 #: stable buffer is 12 s); long segments stop read-ahead early instead of holding minutes.
