@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from player.core import thresholds as T
+from player.core.abandon import AbandonDecision, InFlight, abandon_choice
 from player.core.model import Fetch
 from player.core.stats import harmonic_mean
 from player.core.units import fmt_bitrate
@@ -208,6 +209,20 @@ class AbrController:
         if switched:
             log.debug("ABR switch %d -> %d (%s)", prev, index, reason)
         return AbrDecision(index, self.bitrates[index], reason, switched, est)
+
+    def abandon(self, index: int, flight: InFlight, buffer_s: float) -> AbandonDecision | None:
+        """Whether the download of a segment from rendition ``index`` should be abandoned
+        for the same segment from a lower one (:func:`~player.core.abandon.abandon_choice`),
+        ``buffer_s`` being the media ahead of that segment. Never while pinned. When it is,
+        the lower rendition becomes the current one (the next plan's switch costs start
+        there); the abandoned part is a throughput sample like any fetch (add_fetch)."""
+        if self._pinned is not None or not 0 <= index < len(self.bitrates):
+            return None
+        decision = abandon_choice(self.bitrates, index, flight, max(0.0, buffer_s))
+        if decision is not None:
+            self._current = decision.index
+            log.debug("ABR abandon %d -> %d (%s)", index, decision.index, decision.reason)
+        return decision
 
     def _decide(self, buffer_s: float, est: float | None) -> tuple[int, str]:
         if self._startup and buffer_s >= self.reservoir_s:

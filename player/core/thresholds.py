@@ -107,6 +107,14 @@ ABR_TERMINAL_WEIGHT = 1.0
 # twice into the prediction); it replaces the old fixed 2.0 startup margin, chosen when
 # libVLC alone held ~3.5 s: with the gateway's read-ahead the buffer is real.
 ABR_UP_DROP_TOLERANCE = 0.5
+# Abandoning a segment download (player/core/abandon.py): no verdict before this much of
+# it has passed (s): a first-byte wait plus a TCP burst or two say nothing about the rate.
+# 0.5 s is a quarter of a 2 s segment, early enough to re-fetch one at the lowest rendition.
+ABR_ABANDON_MIN_ELAPSED_S = 0.5
+# The judged rate is the lower of the whole transfer's and the rate over this last window
+# (s): the lifetime average of a segment that began on a fast link hides a collapse for
+# seconds; one second is several TCP round trips on any real path, so not a single burst.
+ABR_ABANDON_RATE_WINDOW_S = 1.0
 # Simulator: VLC's adaptive module buffers about 30 s ahead for VOD.
 SIM_MAX_BUFFER_S = 30.0
 
