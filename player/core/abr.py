@@ -7,7 +7,10 @@ Streaming over HTTP" (SIGCOMM 2015), scored with the same linear QoE that paper 
 * **Predict** the throughput as the harmonic mean of the last few segment downloads
   (total bits over total time), divided by ``1 +`` the largest recent *over*-estimate of
   that prediction (RobustMPC's discount, one-sided: a prediction that came in low did
-  not endanger the buffer, so it does not make the next one more careful).
+  not endanger the buffer, so it does not make the next one more careful), counted up to
+  ``ABR_MAX_OVERSHOOT`` (a collapse would otherwise divide the prediction by five on top
+  of the slow samples the window already holds; a collapse *during* a download is the
+  abandon rule's, :mod:`player.core.abandon`).
 * **Plan** the next ``ABR_HORIZON_SEGMENTS`` segments: every plan "rendition a for k
   segments, then rendition b" is played through a buffer model (download time = size /
   prediction, the buffer drains meanwhile and gains one segment per download) and scored
@@ -20,7 +23,9 @@ Streaming over HTTP" (SIGCOMM 2015), scored with the same linear QoE that paper 
   dry and lets a deep buffer absorb a short dip.
 * **Safety**: the first segment is the lowest rendition (nothing measured yet); an
   up-step must download within the buffer above the panic level even if throughput
-  halves meanwhile (``ABR_UP_DROP_TOLERANCE``), which at startup's shallow buffer is
+  halves meanwhile (``ABR_UP_DROP_TOLERANCE``; or falls as deep as the deepest collapse
+  among the last ``ABR_VOLATILITY_WINDOW`` samples, when deeper), which at startup's
+  shallow buffer is
   what keeps the first climbs careful (at 4 s of buffer a rendition must fit twice into
   the prediction); a plan that leaves the buffer under the reservoir at its horizon pays
   for it (``ABR_TERMINAL_WEIGHT``); once past startup, a buffer nearly empty means the
@@ -131,6 +136,7 @@ class AbrController:
         self._plans = plans(len(self.bitrates), horizon)
         self._samples: deque[ThroughputSample] = deque(maxlen=T.ABR_WINDOW)
         self._overshoots: deque[float] = deque(maxlen=T.ABR_ERROR_WINDOW)
+        self._volatility: deque[float] = deque(maxlen=T.ABR_VOLATILITY_WINDOW)
         self._current: int | None = None
         self._pinned: int | None = None
         self._startup = True
@@ -160,7 +166,9 @@ class AbrController:
             return
         if self._samples:
             predicted = _window_bps(self._samples)
-            self._overshoots.append(max(0.0, predicted / sample.bps - 1.0))
+            over = max(0.0, predicted / sample.bps - 1.0)
+            self._overshoots.append(over)
+            self._volatility.append(over)
         self._samples.append(sample)
 
     def add_throughput(
@@ -195,7 +203,16 @@ class AbrController:
         recent overshoot."""
         if not self._samples:
             return None
-        return _window_bps(self._samples) / (1.0 + max(self._overshoots, default=0.0))
+        worst = min(max(self._overshoots, default=0.0), T.ABR_MAX_OVERSHOOT)
+        return _window_bps(self._samples) / (1.0 + worst)
+
+    def drop_tolerance(self) -> float:
+        """The throughput fraction an up-step must survive while it downloads: half the
+        prediction (``ABR_UP_DROP_TOLERANCE``), or less after a deeper recent collapse
+        (``1 / (1 +`` the largest overshoot of the last ``ABR_VOLATILITY_WINDOW``
+        samples)): a link that just fell to a fifth of its prediction may do it again."""
+        worst = max(self._volatility, default=0.0)
+        return min(T.ABR_UP_DROP_TOLERANCE, 1.0 / (1.0 + worst))
 
     # ------------------------------------------------------------------ decision
 
@@ -252,11 +269,12 @@ class AbrController:
         dl = [b * seg / bps for b in self.bitrates]
         floor = T.ABR_PANIC_BUFFER_S
         sustained = max([i for i, r in enumerate(self.bitrates) if r <= bps], default=0)
+        drop = self.drop_tolerance()
         best, best_score = 0, -math.inf
         for plan in self._plans:
             first = plan[0]
             # an up-step must survive the throughput dropping while it downloads
-            if first > cur and dl[first] / T.ABR_UP_DROP_TOLERANCE > buffer_s - floor:
+            if first > cur and dl[first] / drop > buffer_s - floor:
                 continue
             buf, score, last = buffer_s, 0.0, cur
             for i in plan:

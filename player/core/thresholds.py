@@ -77,6 +77,12 @@ ABR_WINDOW = 5
 # (RobustMPC's window): one collapse keeps the ABR careful for ~5 segments, then it trusts
 # a steady link again.
 ABR_ERROR_WINDOW = 5
+# The largest overshoot the discount counts (the prediction is never cut below 1/(1+this)
+# of the window's mean): a collapse (9 -> 1.8 Mbit/s, overshoot 4) would otherwise divide
+# the next five predictions by 5 on top of the slow samples the window already holds,
+# and keep a recovered link at the lowest rendition for five segments. A deeper collapse
+# during a download is the abandon rule's (player/core/abandon.py), not the prediction's.
+ABR_MAX_OVERSHOOT = 1.0
 # Segments planned ahead (RobustMPC's horizon, 5): long enough that a switch must pay for
 # itself (and that a dip is seen coming in the buffer), short enough that the throughput
 # prediction still means something at its end.
@@ -107,6 +113,13 @@ ABR_TERMINAL_WEIGHT = 1.0
 # twice into the prediction); it replaces the old fixed 2.0 startup margin, chosen when
 # libVLC alone held ~3.5 s: with the gateway's read-ahead the buffer is real.
 ABR_UP_DROP_TOLERANCE = 0.5
+# ... or the deepest recent collapse, when deeper: an up-step must survive the throughput
+# falling to 1 / (1 + the largest overshoot) among this many recent samples. Longer than
+# the discount's window on purpose: low renditions' segments arrive in a fraction of a
+# second, so five samples forget a collapse within seconds of the link coming back; 15
+# segments are ~30 s of media, the time over which a link that collapsed once (a train's
+# tunnels, a shared cell's bursts, the benchmark's sawtooth) is likely to do it again.
+ABR_VOLATILITY_WINDOW = 15
 # Abandoning a segment download (player/core/abandon.py): no verdict before this much of
 # it has passed (s): a first-byte wait plus a TCP burst or two say nothing about the rate.
 # 0.5 s is a quarter of a 2 s segment, early enough to re-fetch one at the lowest rendition.

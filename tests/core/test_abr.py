@@ -138,10 +138,12 @@ def test_prediction_is_discounted_by_recent_overshoots_only() -> None:
     assert c.predicted_bps() == pytest.approx(10e6)  # steady: trusted as is
     c.add_sample(ThroughputSample.from_transfer(1_000_000, 8.0))  # 1 Mbit/s: 10x overshot
     window = 4 / (3 / 10e6 + 1 / 1e6)
-    assert c.predicted_bps() == pytest.approx(window / 10.0)
+    cut = 1.0 + T.ABR_MAX_OVERSHOOT  # 10x overshot counts as the cap (x2 with 1.0)
+    assert T.ABR_MAX_OVERSHOOT < 9.0
+    assert c.predicted_bps() == pytest.approx(window / cut)
     # a prediction that came in low (a faster segment) adds no discount ...
     c.add_sample(ThroughputSample.from_transfer(1_000_000, 0.4))  # 20 Mbit/s
-    assert c.predicted_bps() == pytest.approx(5 / (3 / 10e6 + 1 / 1e6 + 1 / 20e6) / 10.0)
+    assert c.predicted_bps() == pytest.approx(5 / (3 / 10e6 + 1 / 1e6 + 1 / 20e6) / cut)
     # ... and an overshoot leaves the window after ABR_ERROR_WINDOW more samples
     for _ in range(T.ABR_ERROR_WINDOW):
         c.add_sample(ThroughputSample.from_transfer(1_000_000, 0.4))
@@ -188,12 +190,15 @@ def test_panic_goes_to_lowest() -> None:
 
 
 def test_deep_buffer_absorbs_a_short_dip() -> None:
-    c = AbrController(LADDER, SEG)
-    _steady(c, 3, 8e6)
-    c.add_throughput(2.9e6, int(2.9e6), 8.0)  # a bit under 3.2 Mbit/s
-    d = c.choose(28.0)
-    assert d.index == 3 and "steady" in d.reason and not d.switched
-    e = c.choose(7.0)  # same dip with a shallow buffer: step down now
+    def dipped() -> AbrController:
+        c = AbrController(LADDER, SEG)
+        _steady(c, 3, 8e6)
+        c.add_throughput(2.9e6, int(2.9e6), 8.0)  # a bit under 3.2 Mbit/s
+        return c
+
+    d = dipped().choose(28.0)
+    assert d.index >= 3 and "step down" not in d.reason  # the deep buffer covers the dip
+    e = dipped().choose(5.0)  # same dip with a shallow buffer: step down now
     assert e.index < 3 and e.switched and "step down" in e.reason
 
 
@@ -221,6 +226,42 @@ def test_step_up_needs_buffer_and_must_pay_for_itself() -> None:
     assert 3e6 * 2 / 2.2e6 / T.ABR_UP_DROP_TOLERANCE <= 7.5 - T.ABR_PANIC_BUFFER_S
     assert over_the_link(7.5) == 0
     assert over_the_link(12.0) == 1
+
+
+def test_a_recent_collapse_makes_up_steps_survive_as_deep_a_drop() -> None:
+    """After the link fell to a fifth of its prediction, an up-step must survive that
+    again (not just a halving) for ABR_VOLATILITY_WINDOW samples; then the usual half."""
+    c = AbrController([1e6, 3e6, 6e6], 2.0)
+    steady = ThroughputSample.from_transfer(int(9e6 * 2 / 8), 2.0)  # 9 Mbit/s
+    for _ in range(T.ABR_WINDOW):
+        c.add_sample(steady)
+    assert c.drop_tolerance() == T.ABR_UP_DROP_TOLERANCE
+    c.add_sample(ThroughputSample.from_transfer(int(1.8e6 * 2 / 8), 2.0))  # 5x overshot
+    assert c.drop_tolerance() == pytest.approx(1.0 / 5.0)
+    for _ in range(T.ABR_VOLATILITY_WINDOW - 1):
+        c.add_sample(steady)
+        assert c.drop_tolerance() == pytest.approx(1.0 / 5.0)
+    c.add_sample(steady)  # the collapse has left the window
+    assert c.drop_tolerance() == T.ABR_UP_DROP_TOLERANCE
+
+
+def test_volatility_holds_an_up_step_the_usual_tolerance_allows() -> None:
+    def after(collapse: bool) -> int:
+        c = AbrController([1e6, 3e6, 6e6], 2.0)
+        c.pin(0)
+        for _ in range(T.ABR_WINDOW):
+            c.add_throughput(9e6, int(9e6 * 2 / 8), 2.0)
+            c.choose(20.0)
+        if collapse:
+            c.add_throughput(1.8e6, int(1.8e6 * 2 / 8), 2.0)
+        for _ in range(T.ABR_WINDOW):  # the discount's window forgets it
+            c.add_throughput(9e6, int(9e6 * 2 / 8), 2.0)
+        c.pin(None)
+        return c.choose(6.5).index
+
+    # 6 Mbit/s at 9: 1.3 s, twice that fits in 6.5 - 2 s; five times it does not
+    assert after(collapse=False) == 2
+    assert after(collapse=True) < 2
 
 
 def test_plans_are_two_pieces_over_the_horizon() -> None:
