@@ -70,41 +70,64 @@ PLAYHEAD_RUNNING_ADVANCE_S = 2.0
 
 # =========================================================================== ABR
 
-# Throughput samples in the estimate window (MPC/FESTIVE use ~5: reacts within a few
-# segments yet one outlier moves the harmonic mean little).
+# Throughput samples in the prediction window (RobustMPC and FESTIVE use 5: reacts within
+# a few segments yet one outlier moves the harmonic mean little).
 ABR_WINDOW = 5
-# Samples kept for the long-horizon harmonic mean that gates up-steps (~40 s of 4 s
-# segments): a rendition is climbed to only when the recent past, not one burst, carried it.
-ABR_LONG_WINDOW = 10
-# Step up only when throughput >= 1.3 x the next bitrate: HTTP throughput measured on one
-# segment overstates what is sustained (TCP ramp, bursts); 1.2-1.5 is common practice.
-ABR_UP_MARGIN = 1.3
-# When stepping down, target a rendition <= 90 % of the estimate so the buffer refills.
-ABR_DOWN_FRACTION = 0.9
-# During startup (small buffer) a rendition must fit twice into the measured throughput.
-# Not lower: on the gateway's DASH path libVLC 3.0.24 drains its demuxer before every
-# EXT-X-DISCONTINUITY (one precedes each self-initialising virtual segment), so it holds
-# only ~1 segment + ~1.5 s (3.4-4.0 s measured, also with network-caching=5000) and never
-# leaves startup; with 1.4 a 12 -> 2.1 Mbit/s step (bench_web_players step_down) finds a
-# 6 Mbit/s segment in flight and stalls ~2.5 s that 2.0 does not (simulate() capped there).
-ABR_STARTUP_MARGIN = 2.0
+# The prediction is divided by 1 + the largest overestimate among this many recent ones
+# (RobustMPC's window): one collapse keeps the ABR careful for ~5 segments, then it trusts
+# a steady link again.
+ABR_ERROR_WINDOW = 5
+# The largest overshoot the discount counts (the prediction is never cut below 1/(1+this)
+# of the window's mean): a collapse (9 -> 1.8 Mbit/s, overshoot 4) would otherwise divide
+# the next five predictions by 5 on top of the slow samples the window already holds,
+# and keep a recovered link at the lowest rendition for five segments. A deeper collapse
+# during a download is the abandon rule's (player/core/abandon.py), not the prediction's.
+ABR_MAX_OVERSHOOT = 1.0
+# Segments planned ahead (RobustMPC's horizon, 5): long enough that a switch must pay for
+# itself (and that a dip is seen coming in the buffer), short enough that the throughput
+# prediction still means something at its end.
+ABR_HORIZON_SEGMENTS = 5
+# A planned second of rebuffering costs this many times the top rendition's Mbit/s (the
+# plan scores Mbit/s per segment): the QoE_lin paper's mu is its ladder's top rate
+# (4.3 Mbit/s), i.e. weight 1.0, which scales with any ladder (the benchmark scores with
+# a fixed 4.3; on its 6 Mbit/s ladder ours is the stricter).
+ABR_REBUFFER_WEIGHT = 1.0
 # Reservoir: the buffer the controller protects (BBA's "reservoir"). At least 6 s or
 # 1.5 segments, whichever is longer, so one slow segment cannot empty it.
 ABR_RESERVOIR_MIN_S = 6.0
 ABR_RESERVOIR_SEGMENTS = 1.5
 # Below this buffer the throughput estimate is evidently stale: go to the lowest rendition.
+# The plan also counts the buffer under it as empty (libVLC drains its demuxer at each
+# discontinuity, and the buffer reading lags by a sampling tick).
 ABR_PANIC_BUFFER_S = 2.0
-# A deficit is projected this many segments ahead before deciding to step down: a deep
-# buffer absorbs a short dip, a shallow one does not.
-ABR_LOOKAHEAD_SEGMENTS = 3
-# Minimum time on a rendition before stepping up again (down-steps are never delayed):
-# prevents oscillation and the VLC output glitch each switch costs.
-# 6 s (3 segments of 2 s): the long-window harmonic mean already keeps a sawtooth from
-# oscillating; 12 s kept us low for whole high phases (sawtooth, lte_like).
-ABR_MIN_DWELL_S = 6.0
-# An up-step needs enough buffer to survive the throughput dropping to 1/2 while the
-# bigger segment downloads.
+# A second of buffer that a plan leaves under the reservoir (or under the buffer it
+# started with, if lower) at its horizon costs this many planned stall seconds: a stall
+# deferred past the horizon is still a stall. Without it a 5-segment plan drains a deep
+# buffer on a link just under its rendition and meets the next dip at the panic level;
+# 1.0 (vs 0.5, 0.3) was the one weight with no stall on 24 seeded bursty/LTE-like traces
+# outside the benchmark's five in simulate() at a 15 s buffer.
+ABR_TERMINAL_WEIGHT = 1.0
+# An up-step needs enough buffer (above the panic level) to survive the throughput
+# dropping to 1/2 of the prediction while the bigger segment downloads. At startup's
+# shallow buffer this is what keeps the first climbs careful (at 4 s a rendition must fit
+# twice into the prediction); it replaces the old fixed 2.0 startup margin, chosen when
+# libVLC alone held ~3.5 s: with the gateway's read-ahead the buffer is real.
 ABR_UP_DROP_TOLERANCE = 0.5
+# ... or the deepest recent collapse, when deeper: an up-step must survive the throughput
+# falling to 1 / (1 + the largest overshoot) among this many recent samples. Longer than
+# the discount's window on purpose: low renditions' segments arrive in a fraction of a
+# second, so five samples forget a collapse within seconds of the link coming back; 15
+# segments are ~30 s of media, the time over which a link that collapsed once (a train's
+# tunnels, a shared cell's bursts, the benchmark's sawtooth) is likely to do it again.
+ABR_VOLATILITY_WINDOW = 15
+# Abandoning a segment download (player/core/abandon.py): no verdict before this much of
+# it has passed (s): a first-byte wait plus a TCP burst or two say nothing about the rate.
+# 0.5 s is a quarter of a 2 s segment, early enough to re-fetch one at the lowest rendition.
+ABR_ABANDON_MIN_ELAPSED_S = 0.5
+# The judged rate is the lower of the whole transfer's and the rate over this last window
+# (s): the lifetime average of a segment that began on a fast link hides a collapse for
+# seconds; one second is several TCP round trips on any real path, so not a single burst.
+ABR_ABANDON_RATE_WINDOW_S = 1.0
 # Simulator: VLC's adaptive module buffers about 30 s ahead for VOD.
 SIM_MAX_BUFFER_S = 30.0
 

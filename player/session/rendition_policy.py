@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
+from player.core.abandon import InFlight
 from player.core.abr import AbrController
 from player.core.model import Fetch, FetchKind
 
@@ -103,9 +104,10 @@ class RenditionPolicy:
             if gen == self._gen and self._abr is not None:
                 self._abr.add_fetch(fetch)
 
-    def chooser(self, gen: int) -> Callable[[int], int]:
-        """The ``rendition_chooser`` for the gateway of open ``gen``."""
-        return lambda seq: self.choose(gen, seq)
+    def chooser(self, gen: int) -> GenChooser:
+        """The ``rendition_chooser`` for the gateway of open ``gen`` (it also answers the
+        read-ahead's :meth:`GenChooser.abandon`)."""
+        return GenChooser(self, gen)
 
     def choose(self, gen: int, seq: int) -> int:
         """Which gateway rendition serves segment ``seq`` (the gateway's thread)."""
@@ -115,21 +117,47 @@ class RenditionPolicy:
             abr = self._ensure_abr()
             if abr is None:
                 return self._fallback or 0
-            # the true buffer: libVLC's plus what the gateway read ahead for it (a DASH
-            # gateway's readahead_s(); sources without one hold nothing ahead)
-            ahead = getattr(self._source, "readahead_s", None)
-            extra = ahead() if callable(ahead) else 0.0
-            decision = abr.choose((self._buffer_ahead_s or 0.0) + extra)
+            # the true buffer: libVLC's plus what the gateway read ahead for it
+            vlc_s, held_s = self._buffer_ahead_s or 0.0, self._held_s()
+            decision = abr.choose(vlc_s + held_s)
             if decision.switched:
                 log.info(
-                    "ABR: segment %d -> %.0f kbit/s (%s)",
+                    "ABR: segment %d -> %.0f kbit/s (%s; libVLC %.1f s + read ahead %.1f s)",
                     seq,
                     decision.bitrate_bps / 1e3,
                     decision.reason,
+                    vlc_s,
+                    held_s,
                 )
             return self._order[decision.index]
 
+    def abandon(self, gen: int, rendition: int, seq: int, flight: InFlight) -> int | None:
+        """The gateway's read-ahead is downloading segment ``seq`` from gateway rendition
+        ``rendition``: the lower rendition to fetch it from instead, or None to go on."""
+        with self._lock:
+            if gen != self._gen or self._abr is None or rendition not in self._order:
+                return None
+            vlc_s, held_s = self._buffer_ahead_s or 0.0, self._held_s()
+            decision = self._abr.abandon(self._order.index(rendition), flight, vlc_s + held_s)
+            if decision is None:
+                return None
+            log.info(
+                "ABR: segment %d abandoned for %.0f kbit/s (%s; libVLC %.1f s + read ahead %.1f s)",
+                seq,
+                self._abr.bitrates[decision.index] / 1e3,
+                decision.reason,
+                vlc_s,
+                held_s,
+            )
+            return self._order[decision.index]
+
     # -- internals (lock held) ----------------------------------------------------------
+    def _held_s(self) -> float:
+        """Media the gateway read ahead (a DASH gateway's readahead_s(); sources without
+        one hold nothing ahead)."""
+        ahead = getattr(self._source, "readahead_s", None)
+        return ahead() if callable(ahead) else 0.0
+
     def _abr_index_for(self, gateway_index: int) -> int:
         return self._order.index(gateway_index) if gateway_index in self._order else 0
 
@@ -147,3 +175,18 @@ class RenditionPolicy:
         if self._pinned is not None:
             self._abr.pin(self._abr_index_for(self._pinned))
         return self._abr
+
+
+class GenChooser:
+    """The gateway's rendition chooser for one open: ``chooser(seq)`` picks a rendition,
+    :meth:`abandon` judges a read-ahead download in flight."""
+
+    def __init__(self, policy: RenditionPolicy, gen: int) -> None:
+        self._policy = policy
+        self._gen = gen
+
+    def __call__(self, seq: int) -> int:
+        return self._policy.choose(self._gen, seq)
+
+    def abandon(self, rendition: int, seq: int, flight: InFlight) -> int | None:
+        return self._policy.abandon(self._gen, rendition, seq, flight)

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from player.core import thresholds as T
+from player.core.abandon import InFlight
+from player.core.abr import AbrController
 from player.core.model import FetchKind
 from player.net.gateway import FetchRecorded, Gateway, SegmentMissing
 from player.net.gateway import dash_readahead as ra_mod
@@ -84,9 +87,11 @@ def test_segments_are_read_ahead_and_served_from_memory(
     gateway.rendition_chooser = lambda seq: seq % 2
     s, uris = open_virtual(gateway, origin)
     assert s.get(uris[0]).content == segment_body(dash_t, 0, 0)
-    # VLC has not asked for 1 yet: the gateway fetches 1..3 by itself
-    wait_until(lambda: gets(origin, chunk(1, 3)) == 1, "segment 3 read ahead")
-    wait_until(lambda: gateway.readahead_s() == pytest.approx(6.0), "three segments held")
+    # VLC has not asked for 1 yet: the gateway fetches 1..depth by itself (the media ends
+    # first at the default depth: 5 segments of 2 s are left)
+    depth = min(ra_mod.READAHEAD_SEGMENTS, int(ra_mod.MAX_READAHEAD_S // 2), SEGMENTS - 1)
+    wait_until(lambda: gets(origin, chunk(depth % 2, depth)) == 1, "the last one read ahead")
+    wait_until(lambda: gateway.readahead_s() == pytest.approx(2.0 * depth), "all held")
     for seq in range(1, SEGMENTS):  # each from memory, the origin asked once each
         assert s.get(uris[seq]).content == segment_body(dash_t, seq % 2, seq)
     assert [gets(origin, chunk(seq % 2, seq)) for seq in range(SEGMENTS)] == [1] * SEGMENTS
@@ -101,7 +106,9 @@ def test_segments_are_read_ahead_and_served_from_memory(
         f.ttfb_ms is not None and f.finished_at is not None and f.bytes > 0 for f in segs
     )  # real timing, real bytes
     one_record_per_get(origin, events)
-    assert gateway.delivered_media_s() == pytest.approx(SECONDS)
+    # the gateway counts a segment delivered once its write returned, which may be after
+    # the client has read the last byte
+    wait_until(lambda: gateway.delivered_media_s() == pytest.approx(SECONDS), "all delivered")
     assert gateway.readahead_s() == 0.0
 
 
@@ -131,8 +138,13 @@ def test_memory_stays_within_the_byte_cap(
 
 
 def test_a_seek_drops_the_cache_and_serves_the_new_position(
-    gateway: Gateway, origin: OriginServer, events: list[object], dash_t: Path
+    gateway: Gateway,
+    origin: OriginServer,
+    events: list[object],
+    dash_t: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(ra_mod, "READAHEAD_SEGMENTS", 3)  # the seek lands past what is held
     gateway.rendition_chooser = lambda seq: 0
     s, uris = open_virtual(gateway, origin)
     assert s.get(uris[0]).content == segment_body(dash_t, 0, 0)
@@ -223,4 +235,94 @@ def test_live_read_ahead_stops_at_the_edge(
     assert gets(origin, live_chunk(edge.seq)) == 1  # from memory
     assert not origin.requests_for(f"/dash_t/chunk-stream[01]-{edge.seq + 1:05d}.m4s")
     wait_until(records_settled(origin, events), "every fetch recorded")
+    one_record_per_get(origin, events)
+
+
+class _AbandoningChooser:
+    """Stands in for the session's GenChooser (player/session/rendition_policy.py): a fixed
+    rendition per segment, and the real core rule (AbrController.abandon) judging each
+    download in flight against a given buffer ahead of it."""
+
+    def __init__(self, gateway: Gateway, plan: dict[int, int], buffer_s: dict[int, float]):
+        self.gateway = gateway
+        self.abr: AbrController | None = None  # the renditions are known once opened
+        self.plan = plan
+        self.buffer_s = buffer_s
+        self.judged: list[tuple[int, int, InFlight]] = []
+        self.abandoned: list[tuple[int, int, int]] = []
+
+    def __call__(self, seq: int) -> int:
+        return self.plan.get(seq, 0)
+
+    def abandon(self, rendition: int, seq: int, flight: InFlight) -> int | None:
+        self.judged.append((rendition, seq, flight))
+        if self.abr is None:
+            bws = [r.bandwidth for r in self.gateway.renditions()]
+            assert bws == sorted(bws)  # gateway order is the ABR's ascending order here
+            self.abr = AbrController(bws, 2.0)
+        got = self.abr.abandon(rendition, flight, self.buffer_s.get(seq, 30.0))
+        if got is None:
+            return None
+        self.abandoned.append((seq, rendition, got.index))
+        return got.index
+
+
+def test_a_prefetch_too_slow_for_the_buffer_is_abandoned_for_the_lower_rendition(
+    gateway: Gateway,
+    origin: OriginServer,
+    events: list[object],
+    dash_t: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow origin (0.4 Mbit/s: the 0.8 Mbit/s rendition's segment needs ~5 s) and only
+    2.5 s of buffer ahead of segment 2: its prefetch is abandoned on the way, recorded as
+    abandoned with the bytes it got, and segment 2 is fetched from rendition 0, which is
+    what VLC gets."""
+    monkeypatch.setattr(ra_mod, "READAHEAD_SEGMENTS", 2)
+    origin.rate_bps = 400_000
+    judge = _AbandoningChooser(gateway, plan={2: 1}, buffer_s={2: 2.5})
+    gateway.rendition_chooser = judge
+    s, uris = open_virtual(gateway, origin)
+    assert s.get(uris[0]).content == segment_body(dash_t, 0, 0)
+    assert s.get(uris[1]).content == segment_body(dash_t, 0, 1)
+    assert s.get(uris[2]).content == segment_body(dash_t, 0, 2)  # the lower rendition
+    assert judge.abandoned == [(2, 1, 0)]
+    assert gets(origin, chunk(1, 2)) == 1 and gets(origin, chunk(0, 2)) == 1
+    wait_until(records_settled(origin, events), "every fetch recorded")
+    one_record_per_get(origin, events)
+    segs = {
+        (f.media_sequence, f.rendition_bitrate_bps): f
+        for f in fetches(events)
+        if f.kind is FetchKind.SEGMENT and f.media_sequence == 2
+    }
+    bws = [r.bandwidth for r in gateway.renditions()]
+    given_up, kept = segs[(2, bws[1])], segs[(2, bws[0])]
+    full = len((dash_t / chunk(1, 2)[8:]).read_bytes())
+    assert given_up.error is not None and given_up.error.startswith("abandoned for rendition 0")
+    assert 0 < given_up.bytes < full  # what really arrived before it was given up
+    assert given_up.ttfb_ms is not None and given_up.finished_at is not None
+    assert kept.error is None and kept.status == 200
+    assert kept.bytes == len((dash_t / chunk(0, 2)[8:]).read_bytes())
+    # every judgement was of a download in flight, after the minimum elapsed time
+    assert all(f.elapsed_s >= T.ABR_ABANDON_MIN_ELAPSED_S for _, _, f in judge.judged)
+
+
+def test_a_prefetch_that_arrives_in_time_is_never_abandoned(
+    gateway: Gateway,
+    origin: OriginServer,
+    events: list[object],
+    dash_t: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same slow origin with a deep buffer (30 s) ahead: judged, kept."""
+    monkeypatch.setattr(ra_mod, "READAHEAD_SEGMENTS", 2)
+    origin.rate_bps = 400_000
+    judge = _AbandoningChooser(gateway, plan={1: 1, 2: 1}, buffer_s={})
+    gateway.rendition_chooser = judge
+    s, uris = open_virtual(gateway, origin)
+    assert s.get(uris[0]).content == segment_body(dash_t, 0, 0)
+    assert s.get(uris[1]).content == segment_body(dash_t, 1, 1)
+    assert judge.judged and not judge.abandoned
+    wait_until(records_settled(origin, events), "every fetch recorded")
+    assert not [f for f in fetches(events) if f.error]
     one_record_per_get(origin, events)

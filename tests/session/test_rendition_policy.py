@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from player.core.abandon import InFlight
 from player.core.model import Fetch, FetchKind
 from player.session.rendition_policy import RenditionPolicy
 
@@ -177,3 +178,36 @@ def test_abr_sees_libvlcs_buffer_plus_the_gateways_read_ahead() -> None:
         p.observe(buffer_ahead_s=0.5, playing=0)
         after[held] = p.choose(1, 30)
     assert after == {0.0: 1, 6.0: 0}  # 1: the lowest (the master's 2nd entry)
+
+
+class HeldSource(Source):
+    """A DASH gateway's source: it also reports the media it read ahead."""
+
+    def __init__(self, held_s: float) -> None:
+        super().__init__()
+        self.held_s = held_s
+
+    def readahead_s(self) -> float:
+        return self.held_s
+
+
+def test_abandon_judges_the_whole_buffer_in_gateway_indices() -> None:
+    """The read-ahead's download of the top rendition (master's 1st entry) collapses: the
+    policy judges it against libVLC's buffer plus what is read ahead, and names the lower
+    rendition in the gateway's numbering; the chooser object carries the same call."""
+    p = RenditionPolicy()
+    src = HeldSource(held_s=0.5)
+    p.reset(1, src)
+    chooser = p.chooser(1)
+    assert chooser(0) == 1  # starts ABR: the lowest (master's 2nd entry)
+    # 0.5 MB of the top rendition's 2 s segment still to come at 0.5 Mbit/s: 8 s
+    flight = InFlight(elapsed_s=1.0, received_bytes=0, total_bytes=500_000, rate_bps=0.5e6)
+    p.observe(buffer_ahead_s=30.0, playing=0)
+    assert chooser.abandon(0, 5, flight) is None  # 30.5 s of buffer: it arrives in time
+    p.observe(buffer_ahead_s=3.0, playing=0)
+    # 3.5 s: 1.5 s above the panic level; the 360p one (0.2 MB, 3.2 s) does not fit, the
+    # lowest (0.1 MB, 1.6 s) still arrives long before the rest of the top one (8 s)
+    assert chooser.abandon(0, 5, flight) == 1
+    assert p.abandon(2, 0, 5, flight) is None  # a stale generation's gateway: no say
+    p.pin(0)
+    assert chooser.abandon(0, 5, flight) is None  # the viewer's pin is never abandoned

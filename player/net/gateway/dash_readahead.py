@@ -7,7 +7,10 @@ fetches ``N+1 .. N+READAHEAD_SEGMENTS`` (the rendition of each chosen by the ses
 ABR, which sees libVLC's buffer plus :meth:`ReadAhead.held_s`) into memory, bounded by
 :data:`MAX_READAHEAD_BYTES` and :data:`MAX_READAHEAD_S`; libVLC's later request is
 answered from memory. Each prefetch is one recorded fetch with its real timing (the
-relay records it when it ends); answering from memory records nothing more.
+relay records it when it ends); answering from memory records nothing more. A prefetch
+the session's chooser abandons while it arrives (:class:`Abandoner`: the rest would come
+later than the buffer ahead of it lasts; ``player.core.abandon``) is recorded as an
+abandoned fetch and the same segment is fetched from the lower rendition it names.
 
 Only segments the current playlist lists are fetched (never past a live edge). The
 cache is dropped when libVLC asks for a segment other than the next one (a seek), when
@@ -19,36 +22,43 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from player.core.abandon import InFlight, ProgressMeter
 from player.core.model import FetchKind
 from player.core.wording.errors import http_reason
 from player.net.dash import SegmentRef
 from player.net.gateway.dash_objects import InitCache, UpstreamObjects
 from player.net.gateway.media import Policy
 from player.net.gateway.routes import Session
+from player.net.manifests import MediaSegment
 from player.net.timing import policy_scope
-from player.net.transfer import FetchAborted, FetchFailed
+from player.net.transfer import FetchAborted, FetchFailed, Transfer
 
 __all__ = [
+    "ABANDON_CHECK_S",
     "MAX_READAHEAD_BYTES",
     "MAX_READAHEAD_S",
     "READAHEAD_SEGMENTS",
+    "Abandoner",
     "Prefetched",
     "ReadAhead",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Segments fetched ahead of libVLC's request: with libVLC holding ~1-2 segments, 3 more
-#: give the ABR the buffer (> its 6 s startup reservoir at 2 s segments) hls.js/dash.js
-#: keep, without fetching far ahead of what may be dropped on a seek.
-READAHEAD_SEGMENTS = 3
-#: Bytes held per session (bodies with their init prefixes): 3 segments of a 1080p rung
-#: (~8 Mbit/s x 4 s = 4 MB each) fit; a hostile ladder cannot make it hold more.
+#: Segments fetched ahead of libVLC's request (at most; :data:`MAX_READAHEAD_S` usually
+#: binds first): 6 x 2 s segments = 12 s, with libVLC's own ~3.5 s a ~15 s buffer, as
+#: dash.js (12 s stable) and Shaka (10 s goal) keep; the ABR's look-ahead plan needs that
+#: depth to ride out a dip (3 segments, ~9.5 s in all, stalled where 15 s did not in
+#: simulate() on seeded LTE-like traces). A seek drops at most these.
+READAHEAD_SEGMENTS = 6
+#: Bytes held per session (bodies with their init prefixes): 12 s of a 1080p rung
+#: (~8 Mbit/s x 12 s = 12 MB) fit twice over; a hostile ladder cannot make it hold more.
 MAX_READAHEAD_BYTES = 24 * 1024 * 1024
 #: Media seconds held per session: what a player keeps ahead anyway (dash.js's default
 #: stable buffer is 12 s); long segments stop read-ahead early instead of holding minutes.
@@ -60,8 +70,27 @@ WAIT_PREFETCH_S = 60.0
 #: one (a new open replaces it without telling it): it ends within this after that.
 IDLE_CHECK_S = 1.0
 
+#: How often (s) a download in flight is judged for abandoning (at a chunk's arrival):
+#: a few times per 2 s segment; each judgement takes the policy's lock.
+ABANDON_CHECK_S = 0.2
+
 #: ``lookup(rendition, seq) -> (segment, init)`` of the current tracks, or None.
 Lookup = Callable[[int, int], "tuple[SegmentRef, SegmentRef | None] | None"]
+
+
+@runtime_checkable
+class Abandoner(Protocol):
+    """A chooser that also judges downloads in flight (the session's GenChooser)."""
+
+    def abandon(self, rendition: int, seq: int, flight: InFlight) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Abandoned:
+    """A download given up for the same segment from ``rendition``."""
+
+    rendition: int
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +260,10 @@ class ReadAhead:
                     self._cond.notify_all()
 
     def _fetch(self, seq: int) -> Prefetched | None:
-        """Fetch ``seq`` from the rendition the ABR chooses; None when it is not listed."""
+        """Fetch ``seq`` from the rendition the ABR chooses; None when it is not listed.
+        A download the chooser abandons (too slow for the buffer ahead of it) ends
+        recorded as abandoned and the same segment is fetched from the lower rendition
+        it names (each time lower, so this ends)."""
         plan = self.sess.plan
         # checked before the ABR is asked: it chooses once per segment, so a segment not
         # read ahead is chosen when libVLC asks for it
@@ -246,6 +278,17 @@ class ReadAhead:
         if not candidates or candidates[0][0] != chosen:
             return None
         r, seg = candidates[0]
+        while True:
+            got = self._fetch_from(seq, r, seg)
+            if not isinstance(got, _Abandoned):
+                return got
+            lower = plan.segment(got.rendition, seq, None)
+            if lower is None:
+                return None  # libVLC's request fetches it itself
+            r, seg = got.rendition, lower
+
+    def _fetch_from(self, seq: int, r: int, seg: MediaSegment) -> Prefetched | _Abandoned | None:
+        plan = self.sess.plan
         pair = self.lookup(r, seq)
         if pair is None:
             return None
@@ -280,12 +323,45 @@ class ReadAhead:
                 return None  # libVLC's request fetches it itself (a new fetch)
             return Prefetched(seq, r, seg.duration, None, reason)
         try:
-            body = tr.read_all(limit=max(room, 0))
+            body = self._read(tr, seq, r, max(room, 0))
         except FetchFailed as e:
             self.relay.finish(tr, error=e.reason)
             return Prefetched(seq, r, seg.duration, None, e.reason)
         except FetchAborted:
             self.relay.finish(tr, error="gateway stopped")
             raise
+        if isinstance(body, _Abandoned):
+            self.relay.finish(tr, error=body.reason)
+            return body
         self.relay.finish(tr)
         return Prefetched(seq, r, seg.duration, prefix + body)
+
+    def _read(self, tr: Transfer, seq: int, r: int, limit: int) -> bytes | _Abandoned:
+        """The body, or :class:`_Abandoned` when the chooser abandons it on the way (only
+        an identity-coded body of known length can be judged; others are read whole)."""
+        judge = self.policy.chooser
+        coded = (tr.headers.get("Content-Encoding") or "identity").strip().lower()
+        total = tr.content_length
+        if not isinstance(judge, Abandoner) or coded != "identity" or not total:
+            return tr.read_all(limit=limit)
+        meter = ProgressMeter(tr.fetch.started_at, total)
+        parts: list[bytes] = []
+        got = 0
+        judged_at = 0.0
+        for data in tr.chunks():
+            got += len(data)
+            if got > limit:
+                raise FetchFailed(tr.url, "too large to read ahead")
+            parts.append(data)
+            now = time.monotonic()
+            meter.update(now, got)
+            if got >= total or now - judged_at < ABANDON_CHECK_S:
+                continue
+            judged_at = now
+            flight = meter.snapshot()
+            lower = judge.abandon(r, seq, flight) if flight is not None else None
+            if lower is not None and lower != r:
+                why = f"abandoned for rendition {lower}: {flight.remaining_s:.1f} s left"  # type: ignore[union-attr]
+                log.info("DASH read-ahead: segment %d %s", seq, why)
+                return _Abandoned(lower, why)
+        return b"".join(parts)
