@@ -165,9 +165,13 @@ def test_tcp_probes_of_a_ttl_leave_from_one_port(listener: socket.socket) -> Non
         conn, (_addr, peer_port) = listener.accept()
         conn.close()
         peers[peer_port] = peers.get(peer_port, 0) + 1
-    # every round from the same three ports: one per TTL (and one for the connect)
-    assert peers == {f.local_port: 3 for f in by_ttl.values()}
-    assert all(f.sent == 3 for f in by_ttl.values())
+    # every round from the same three ports: one per TTL (and one for the connect) -- unless
+    # another socket was given a flow's port between two rounds (the port is free between
+    # probes), when that flow re-picks (test_a_tcp_flow_whose_port_was_taken_picks_another)
+    assert sum(peers.values()) == 9 and all(f.sent == 3 for f in by_ttl.values())
+    assert {f.local_port for f in by_ttl.values()} <= set(peers)
+    if len(peers) == 3:
+        assert peers == {f.local_port: 3 for f in by_ttl.values()}
 
 
 def test_a_tcp_flow_whose_port_was_taken_picks_another(listener: socket.socket) -> None:
