@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +22,8 @@ from player.core.model import Hop, ProbeSample
 from player.net.path import engine, flows
 from player.net.path.prober import HopProber
 from player.net.path.rtt import rtt_stats
-from player.net.path.sockets import PROBE_ID_BYTES, UDP_FLOW_PORT, ProbeSpec, encode_probe_id
+from player.net.path.sockets import UDP_FLOW_PORT, ProbeSpec, encode_probe_id
+from tests.support.icmp import forge_icmp_error
 
 LOOP = "127.0.0.1"
 ROUTER = "127.0.0.9"  # the forged answers' source: a "router" on loopback
@@ -51,31 +51,10 @@ def _quiet(port: int = 0) -> socket.socket:
     return s
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def _time_exceeded(flow: flows.ProbeFlow, pid: int) -> None:
     """A router's ICMP time exceeded for our UDP probe ``pid`` (quoting its id)."""
     assert flow.local_port is not None
-    quote = encode_probe_id(pid)
-    udp = struct.pack("!HHHH", flow.local_port, flow.port, 8 + PROBE_ID_BYTES, 0)
-    inner = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x45, 0, 20 + 8 + PROBE_ID_BYTES, 0, 0, 1, socket.IPPROTO_UDP, 0,
-        socket.inet_aton(LOOP), socket.inet_aton(flow.target),
-    )  # fmt: skip
-    body = inner + udp + quote
-    head = struct.pack("!BBHI", 11, 0, 0, 0)
-    msg = struct.pack("!BBHI", 11, 0, _checksum(head + body), 0) + body
-    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
-        raw.bind((ROUTER, 0))
-        raw.sendto(msg, (LOOP, 0))
+    forge_icmp_error(ROUTER, (LOOP, flow.local_port), (flow.target, flow.port), encode_probe_id(pid))
 
 
 def _specs(port: int, ttls: range) -> list[ProbeSpec]:

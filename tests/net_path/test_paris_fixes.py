@@ -28,12 +28,12 @@ from player.core.model import Hop
 from player.net.path import discovery, engine, flows
 from player.net.path.prober import HopProber
 from player.net.path.sockets import (
-    PROBE_ID_BYTES,
     UDP_BASE_PORT,
     UDP_FLOW_PORT,
     ProbeSpec,
     encode_probe_id,
 )
+from tests.support.icmp import forge_icmp_error
 
 LOOP = "127.0.0.1"
 WAIT_S = 15.0  # ends a hang only
@@ -82,46 +82,11 @@ def _wait_readable(s: socket.socket, mask: int = select.POLLIN | select.POLLERR)
 
 
 # --- forged router answers ---------------------------------------------------------------
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _icmp_error(
-    router: str, src: tuple[str, int], dst: tuple[str, int], quote: bytes, kind: int = 11
-) -> None:
-    """ICMP time exceeded (11) or port unreachable (3) from ``router`` for a UDP datagram
-    src -> dst, quoting ``quote`` of its data (b"": RFC 792's 8 bytes of UDP header)."""
-    udp = struct.pack("!HHHH", src[1], dst[1], 8 + PROBE_ID_BYTES, 0)
-    inner = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x45,
-        0,
-        20 + 8 + PROBE_ID_BYTES,
-        0,
-        0,
-        1,
-        socket.IPPROTO_UDP,
-        0,
-        socket.inet_aton(src[0]),
-        socket.inet_aton(dst[0]),
-    )
-    body = inner + udp + quote
-    code = 0 if kind == 11 else 3
-    head = struct.pack("!BBHI", kind, code, 0, 0)
-    msg = struct.pack("!BBHI", kind, code, _checksum(head + body), 0) + body
-    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
-        raw.bind((router, 0))
-        raw.sendto(msg, (src[0], 0))
 
 
 def _flow_answer(flow: flows.ProbeFlow, router: str, quote: bytes) -> None:
     assert flow.local_port is not None
-    _icmp_error(router, (LOOP, flow.local_port), (flow.target, flow.port), quote)
+    forge_icmp_error(router, (LOOP, flow.local_port), (flow.target, flow.port), quote)
 
 
 def _udp_flow(port: int) -> flows.ProbeFlow:
@@ -232,10 +197,12 @@ class _Routers(threading.Thread):
                 if ttl in self.silent:
                     continue
                 if ttl >= self.dest_ttl:
-                    _icmp_error(self.dst, src, (self.dst, dport), data, kind=3)
+                    forge_icmp_error(self.dst, src, (self.dst, dport), data, kind=3)
                     continue
                 router = self.routers[ttl]
-                _icmp_error(router, src, (self.dst, dport), b"" if router in self.short else data)
+                forge_icmp_error(
+                    router, src, (self.dst, dport), b"" if router in self.short else data
+                )
 
     def close(self) -> None:
         os.write(self._stop_w, b"x")

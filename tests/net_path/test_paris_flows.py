@@ -31,6 +31,7 @@ from player.net.path.sockets import (
     probe_data_bytes,
     quoted_probe_id,
 )
+from tests.support.icmp import forge_icmp_error
 
 LOOP = "127.0.0.1"
 ROUTER = "127.0.0.9"  # the forged answers' source: a "router" on loopback
@@ -188,38 +189,10 @@ def test_a_tcp_flow_whose_port_was_taken_picks_another(listener: socket.socket) 
 
 
 # --- answers a router sends (forged on loopback) -----------------------------------------
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def _time_exceeded(flow: flows.ProbeFlow, quote: bytes) -> None:
     """A router's ICMP time exceeded for our UDP probe, quoting ``quote`` of its data."""
     assert flow.local_port is not None
-    udp = struct.pack("!HHHH", flow.local_port, flow.port, 8 + PROBE_ID_BYTES, 0)
-    inner = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x45,
-        0,
-        20 + 8 + PROBE_ID_BYTES,
-        0,
-        0,
-        1,
-        socket.IPPROTO_UDP,
-        0,
-        socket.inet_aton(LOOP),
-        socket.inet_aton(flow.target),
-    )
-    body = inner + udp + quote
-    head = struct.pack("!BBHI", 11, 0, 0, 0)
-    msg = struct.pack("!BBHI", 11, 0, _checksum(head + body), 0) + body
-    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
-        raw.bind((ROUTER, 0))
-        raw.sendto(msg, (LOOP, 0))
+    forge_icmp_error(ROUTER, (LOOP, flow.local_port), (flow.target, flow.port), quote)
 
 
 def _round(specs: list[ProbeSpec]) -> flows.FlowRound:
